@@ -1,0 +1,37 @@
+# Bore: share a local TCP port on a public server. `make` lists the targets.
+
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+BIN      := bin/bore
+FUZZTIME ?= 30s
+
+.DEFAULT_GOAL := help
+.PHONY: help build run test bench fuzz lint clean
+
+help: ## show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+build: ## build bin/bore stamped with the version from git describe
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) .
+
+run: build ## build and start the tray app
+	./$(BIN)
+
+test: ## run every test with the race detector (fuzz targets run on their seeds)
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+bench: build ## measure the tunnel against a direct loopback connection
+	@echo "bench: not yet"
+
+fuzz: ## run each fuzz target for FUZZTIME (default 30s)
+	@echo "fuzz: not yet"
+
+lint: ## gofmt, go vet
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
+	$(GO) vet ./...
+
+clean: ## remove build outputs
+	rm -rf bin dist

@@ -1,0 +1,3 @@
+module github.com/boretray/bore
+
+go 1.26.0

@@ -1,0 +1,46 @@
+package tunnel
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"strconv"
+)
+
+// Dialer opens network connections. *net.Dialer satisfies it; tests may
+// inject their own.
+type Dialer interface {
+	DialContext(ctx context.Context, network, address string) (net.Conn, error)
+}
+
+// ClientConfig describes one client tunnel: which local service to share,
+// through which server.
+type ClientConfig struct {
+	// Server is the server's host name or IP address, optionally with a
+	// ":port" naming its control port (bore's --to).
+	Server string
+	// ControlPort is the server's control port, used when Server names no
+	// port. Zero means DefaultControlPort.
+	ControlPort uint16
+	// LocalHost is the local service's host; empty means "localhost".
+	LocalHost string
+	// LocalPort is the local service's port.
+	LocalPort uint16
+	// RemotePort is the public port to ask for; 0 lets the server choose.
+	RemotePort uint16
+	// Secret, when not empty, answers the server's authentication
+	// challenge. It is never logged.
+	Secret string
+	// NoReconnect makes the client end when the control connection drops,
+	// as bore does, instead of reconnecting.
+	NoReconnect bool
+	// Logger receives the client's logs; nil discards them.
+	Logger *slog.Logger
+	// Dialer opens connections to the server and the local service; nil
+	// means a *net.Dialer with TCP keepalive.
+	Dialer Dialer
+}
+
+func joinHostPort(host string, port uint16) string {
+	return net.JoinHostPort(host, strconv.Itoa(int(port)))
+}

@@ -1,0 +1,115 @@
+package tunnel
+
+import (
+	"fmt"
+	"time"
+)
+
+// TunnelID names one tunnel started by a Manager. IDs are never reused
+// within one Manager.
+type TunnelID uint64
+
+// State is where a tunnel is in its life.
+type State int
+
+// The states a tunnel moves through. A tunnel starts Connecting, becomes
+// Open when the server has given it a public port, goes to Reconnecting when
+// the connection drops (and back to Open), and ends Failed (a permanent error
+// such as a wrong secret) or Stopped (asked to stop).
+const (
+	StateConnecting State = iota
+	StateOpen
+	StateReconnecting
+	StateFailed
+	StateStopped
+)
+
+// String returns the state's name in lower case, as shown to people.
+func (s State) String() string {
+	switch s {
+	case StateConnecting:
+		return "connecting"
+	case StateOpen:
+		return "open"
+	case StateReconnecting:
+		return "reconnecting"
+	case StateFailed:
+		return "failed"
+	case StateStopped:
+		return "stopped"
+	}
+	return fmt.Sprintf("state(%d)", int(s))
+}
+
+// Status is an immutable picture of one tunnel.
+type Status struct {
+	// ID identifies the tunnel within its Manager.
+	ID TunnelID
+	// Server is the server's host name as the user gave it (no port).
+	Server string
+	// ControlPort is the server's control port.
+	ControlPort uint16
+	// LocalHost and LocalPort name the local service being shared.
+	LocalHost string
+	LocalPort uint16
+	// RequestedPort is the public port asked for; 0 means any.
+	RequestedPort uint16
+
+	// State is the tunnel's current state.
+	State State
+	// Since is when the tunnel entered State.
+	Since time.Time
+	// RemotePort is the public port the server gave; it keeps the last
+	// known value while reconnecting, and is 0 before the first success.
+	RemotePort uint16
+	// Reason says, for a person, why the tunnel is reconnecting or failed.
+	// It is empty in other states.
+	Reason string
+	// NextAttempt is when the next connection attempt is due, while
+	// reconnecting.
+	NextAttempt time.Time
+	// Attempt counts the failed attempts since the tunnel was last open.
+	Attempt int
+	// LocalError describes the last failure to reach the local service
+	// when a visitor arrived; it is empty once a visitor got through.
+	LocalError string
+
+	// Active is the number of visitor connections being forwarded now.
+	Active int64
+	// Total is the number of visitor connections forwarded so far.
+	Total int64
+	// BytesIn counts bytes from visitors to the local service.
+	BytesIn int64
+	// BytesOut counts bytes from the local service to visitors.
+	BytesOut int64
+}
+
+// PublicAddr returns the tunnel's public address as host:port, or "" while
+// no port is known.
+func (s Status) PublicAddr() string {
+	if s.RemotePort == 0 {
+		return ""
+	}
+	return joinHostPort(s.Server, s.RemotePort)
+}
+
+// LocalAddr returns the local service's address as host:port.
+func (s Status) LocalAddr() string {
+	return joinHostPort(s.LocalHost, s.LocalPort)
+}
+
+// Snapshot is the state of every tunnel of a Manager at one moment, ordered
+// by ID.
+type Snapshot struct {
+	Tunnels []Status
+}
+
+// Find returns the status of the tunnel with the given ID.
+func (s Snapshot) Find(id TunnelID) (Status, bool) {
+	for _, t := range s.Tunnels {
+		if t.ID == id {
+			return t, true
+		}
+	}
+	return Status{}, false
+}
