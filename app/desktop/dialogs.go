@@ -1,0 +1,233 @@
+package desktop
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os/exec"
+	"runtime"
+	"strings"
+	"unicode/utf16"
+)
+
+// ErrNoDialogTool means no supported dialog program was found: on Linux
+// install zenity, kdialog or yad.
+var ErrNoDialogTool = errors.New("no dialog tool found: install zenity, kdialog or yad")
+
+// ErrCancelled means the user closed or cancelled the dialog.
+var ErrCancelled = errors.New("dialog cancelled")
+
+// Dialogs asks the user for input with native dialogs: osascript on macOS,
+// PowerShell on Windows, and zenity, kdialog or yad on Linux (the first one
+// found in PATH).
+type Dialogs struct {
+	tool string // "zenity", "kdialog", "yad", "osascript", "powershell" or ""
+	path string // the tool's executable
+}
+
+// NewDialogs finds the dialog tool for this system. It always returns a
+// usable *Dialogs; when no tool is found its methods return ErrNoDialogTool.
+func NewDialogs() *Dialogs {
+	return findDialogs(runtime.GOOS, exec.LookPath)
+}
+
+// findDialogs picks the first tool for goos that lookPath finds.
+func findDialogs(goos string, lookPath func(string) (string, error)) *Dialogs {
+	var candidates []string
+	switch goos {
+	case "darwin":
+		candidates = []string{"osascript"}
+	case "windows":
+		candidates = []string{"powershell", "pwsh"}
+	default:
+		candidates = []string{"zenity", "kdialog", "yad"}
+	}
+	for _, c := range candidates {
+		if p, err := lookPath(c); err == nil {
+			tool := c
+			if c == "pwsh" {
+				tool = "powershell"
+			}
+			return &Dialogs{tool: tool, path: p}
+		}
+	}
+	return &Dialogs{}
+}
+
+// Available reports which tool is used ("zenity", "kdialog", "yad",
+// "osascript", "powershell") or "" when none was found.
+func (d *Dialogs) Available() string { return d.tool }
+
+// Entry shows a text entry dialog with initial filled in and returns what
+// the user typed. It returns ErrCancelled or ErrNoDialogTool.
+func (d *Dialogs) Entry(ctx context.Context, title, prompt, initial string) (string, error) {
+	return d.run(ctx, dialogArgs(d.tool, false, title, prompt, initial))
+}
+
+// Password shows a hidden text entry (for secrets) and returns what the
+// user typed. The answer is read only from the tool's standard output; it is
+// never put on a command line. It returns ErrCancelled or ErrNoDialogTool.
+func (d *Dialogs) Password(ctx context.Context, title, prompt string) (string, error) {
+	return d.run(ctx, dialogArgs(d.tool, true, title, prompt, ""))
+}
+
+// run starts the tool with args and interprets its result.
+func (d *Dialogs) run(ctx context.Context, args []string) (string, error) {
+	if d.tool == "" || args == nil {
+		return "", ErrNoDialogTool
+	}
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, d.path, args...)
+	cmd.Stdout = &stdout
+	cmd.Stderr = &limitedBuffer{max: 4096, buf: &stderr}
+	err := cmd.Run()
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return "", ctxErr
+	}
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && isCancelCode(d.tool, ee.ExitCode()) {
+			return "", ErrCancelled
+		}
+		msg := strings.TrimSpace(stderr.String())
+		if msg != "" {
+			return "", fmt.Errorf("%s dialog failed: %w: %s", d.tool, err, msg)
+		}
+		return "", fmt.Errorf("%s dialog failed: %w", d.tool, err)
+	}
+	out := stdout.String()
+	out = strings.TrimSuffix(out, "\n")
+	out = strings.TrimSuffix(out, "\r")
+	return out, nil
+}
+
+// isCancelCode reports whether a tool's exit code means "the user
+// cancelled": 1 for Cancel in every tool we use, 252 when yad's window is
+// closed, 5 when zenity timed out.
+func isCancelCode(tool string, code int) bool {
+	switch {
+	case code == 1:
+		return true
+	case tool == "yad" && code == 252:
+		return true
+	case tool == "zenity" && code == 5:
+		return true
+	}
+	return false
+}
+
+// dialogArgs builds the tool's arguments (without the program name) for an
+// entry dialog, hidden when secret is true. It returns nil for an unknown
+// tool. Only title, prompt and initial go into the arguments; the answer
+// comes back on stdout.
+func dialogArgs(tool string, secret bool, title, prompt, initial string) []string {
+	if secret {
+		initial = ""
+	}
+	switch tool {
+	case "zenity":
+		a := []string{"--entry", "--title", title, "--text", prompt}
+		if secret {
+			return append(a, "--hide-text")
+		}
+		return append(a, "--entry-text", initial)
+	case "yad":
+		a := []string{"--entry", "--title", title, "--text", prompt}
+		if secret {
+			return append(a, "--hide-text")
+		}
+		return append(a, "--entry-text", initial)
+	case "kdialog":
+		if secret {
+			return []string{"--title", title, "--password", prompt}
+		}
+		return []string{"--title", title, "--inputbox", prompt, initial}
+	case "osascript":
+		script := "text returned of (display dialog " + appleString(prompt) +
+			" with title " + appleString(title) +
+			" default answer " + appleString(initial)
+		if secret {
+			script += " with hidden answer"
+		}
+		script += ")"
+		return []string{"-e", script}
+	case "powershell":
+		return []string{"-NoProfile", "-NonInteractive", "-EncodedCommand", encodePowerShell(powerShellScript(secret, title, prompt, initial))}
+	}
+	return nil
+}
+
+// appleString quotes s as an AppleScript string literal.
+func appleString(s string) string {
+	s = strings.ReplaceAll(s, `\`, `\\`)
+	s = strings.ReplaceAll(s, `"`, `\"`)
+	return `"` + s + `"`
+}
+
+// psString quotes s as a PowerShell single-quoted string literal.
+func psString(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+// powerShellScript is a small Windows Forms dialog that prints the answer
+// as UTF-8 on stdout and exits 1 on Cancel.
+func powerShellScript(secret bool, title, prompt, initial string) string {
+	pw := "$false"
+	if secret {
+		pw = "$true"
+	}
+	return `Add-Type -AssemblyName System.Windows.Forms
+[Console]::OutputEncoding = [System.Text.Encoding]::UTF8
+$f = New-Object System.Windows.Forms.Form
+$f.Text = ` + psString(title) + `
+$f.Width = 420; $f.Height = 160; $f.StartPosition = 'CenterScreen'; $f.TopMost = $true
+$f.FormBorderStyle = 'FixedDialog'; $f.MaximizeBox = $false; $f.MinimizeBox = $false
+$l = New-Object System.Windows.Forms.Label
+$l.Text = ` + psString(prompt) + `; $l.Left = 10; $l.Top = 10; $l.Width = 390
+$t = New-Object System.Windows.Forms.TextBox
+$t.Left = 10; $t.Top = 35; $t.Width = 390; $t.UseSystemPasswordChar = ` + pw + `
+$t.Text = ` + psString(initial) + `
+$ok = New-Object System.Windows.Forms.Button
+$ok.Text = 'OK'; $ok.Left = 240; $ok.Top = 70; $ok.DialogResult = 'OK'
+$c = New-Object System.Windows.Forms.Button
+$c.Text = 'Cancel'; $c.Left = 325; $c.Top = 70; $c.DialogResult = 'Cancel'
+$f.AcceptButton = $ok; $f.CancelButton = $c
+$f.Controls.AddRange(@($l, $t, $ok, $c))
+if ($f.ShowDialog() -ne 'OK') { exit 1 }
+[Console]::Out.Write($t.Text)
+exit 0
+`
+}
+
+// encodePowerShell encodes a script for -EncodedCommand (base64 of
+// UTF-16LE), which avoids every quoting problem on the command line.
+func encodePowerShell(script string) string {
+	u := utf16.Encode([]rune(script))
+	b := make([]byte, 2*len(u))
+	for i, c := range u {
+		b[2*i] = byte(c)
+		b[2*i+1] = byte(c >> 8)
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// limitedBuffer keeps the first max bytes written and drops the rest, so a
+// chatty tool cannot grow memory without bound.
+type limitedBuffer struct {
+	max int
+	buf *bytes.Buffer
+}
+
+// Write stores what fits and always reports success.
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if room := l.max - l.buf.Len(); room > 0 {
+		if len(p) > room {
+			l.buf.Write(p[:room])
+		} else {
+			l.buf.Write(p)
+		}
+	}
+	return len(p), nil
+}
