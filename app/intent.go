@@ -1,0 +1,80 @@
+package app
+
+import (
+	"time"
+
+	"github.com/boretray/bore/tunnel"
+)
+
+// IntentKind names what a menu click asks for.
+type IntentKind int
+
+// The intents a menu can emit. Each says which fields of Intent it uses.
+const (
+	// IntentNone is the zero Intent: the entry does nothing when clicked.
+	IntentNone IntentKind = iota
+	// IntentCopyAddress copies Tunnel's public address.
+	IntentCopyAddress
+	// IntentCopyURL copies Tunnel's public address as an http:// URL.
+	IntentCopyURL
+	// IntentShowQR opens a QR code of Tunnel's public address.
+	IntentShowQR
+	// IntentStopAfter stops Tunnel after Duration; 0 cancels the timer.
+	IntentStopAfter
+	// IntentSaveFavorite saves Tunnel as a favorite.
+	IntentSaveFavorite
+	// IntentStopTunnel stops (or dismisses, when failed) Tunnel.
+	IntentStopTunnel
+	// IntentSharePort starts a tunnel from Host:Port to the current server.
+	IntentSharePort
+	// IntentOtherPort asks for a port (and optional host) to share.
+	IntentOtherPort
+	// IntentToggleFavorite starts the favorite called Name, or stops it.
+	IntentToggleFavorite
+	// IntentToggleStartFavorites flips "Start favorites at launch".
+	IntentToggleStartFavorites
+	// IntentRemoveFavorite deletes the favorite called Name.
+	IntentRemoveFavorite
+	// IntentSelectServer makes the server whose key is Name the current one.
+	IntentSelectServer
+	// IntentAddServer asks for a new server.
+	IntentAddServer
+	// IntentRemoveServer deletes the server whose key is Name.
+	IntentRemoveServer
+	// IntentTogglePref flips the preference Pref.
+	IntentTogglePref
+	// IntentOpenConfig opens the folder holding the settings file.
+	IntentOpenConfig
+	// IntentAbout shows the version.
+	IntentAbout
+	// IntentQuit stops every tunnel and ends the app.
+	IntentQuit
+)
+
+// Pref names a boolean preference of the Preferences menu.
+type Pref int
+
+// The preferences shown as checkboxes.
+const (
+	PrefNone Pref = iota
+	// PrefLaunchAtLogin starts the app when the user logs in.
+	PrefLaunchAtLogin
+	// PrefCopyOnOpen copies a tunnel's address when it opens.
+	PrefCopyOnOpen
+	// PrefNotifications shows notifications other than errors.
+	PrefNotifications
+	// PrefNotifyOnConnection notifies when a visitor connects.
+	PrefNotifyOnConnection
+)
+
+// Intent is what a click on a menu entry asks the Controller to do. It is a
+// plain comparable value; only the fields its Kind documents are set.
+type Intent struct {
+	Kind     IntentKind
+	Tunnel   tunnel.TunnelID
+	Host     string
+	Port     uint16
+	Name     string
+	Duration time.Duration
+	Pref     Pref
+}

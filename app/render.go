@@ -1,0 +1,345 @@
+package app
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/boretray/bore/app/settings"
+	"github.com/boretray/bore/tunnel"
+)
+
+// StopAfterChoices are the durations offered under "Stop after"; 0 is Never.
+var stopAfterChoices = []struct {
+	id    string
+	label string
+	d     time.Duration
+}{
+	{"15m", "15 min", 15 * time.Minute},
+	{"1h", "1 h", time.Hour},
+	{"8h", "8 h", 8 * time.Hour},
+	{"never", "Never", 0},
+}
+
+// maxPortsShown caps "Share a port": a developer machine rarely has more
+// listening services worth sharing, and a long menu is hard to use.
+const maxPortsShown = 25
+
+// Render draws the menu, icon and tooltip for m. It is pure: the same Model
+// always gives the same View.
+func Render(m Model) View {
+	status := statusLine(m.Snapshot)
+	v := View{
+		Icon:    iconFor(m.Snapshot),
+		Title:   "Bore",
+		Tooltip: tooltip(status, m.Snapshot),
+	}
+	menu := []MenuEntry{{ID: "status", Label: status}}
+	for _, st := range m.Snapshot.Tunnels {
+		menu = append(menu, tunnelEntry(m, st))
+	}
+	menu = append(menu,
+		MenuEntry{ID: "sep/tunnels", Separator: true},
+		shareEntry(m),
+		favoritesEntry(m),
+		serverEntry(m),
+		prefsEntry(m.Settings),
+		MenuEntry{ID: "sep/app", Separator: true},
+		item("config", "Open config folder", Intent{Kind: IntentOpenConfig}),
+		item("about", "About Bore ("+m.Version+")", Intent{Kind: IntentAbout}),
+		item("quit", "Quit", Intent{Kind: IntentQuit}),
+	)
+	v.Menu = menu
+	return v
+}
+
+func item(id, label string, in Intent) MenuEntry {
+	return MenuEntry{ID: id, Label: label, Enabled: true, Intent: in}
+}
+
+func check(id, label string, checked bool, in Intent) MenuEntry {
+	return MenuEntry{ID: id, Label: label, Enabled: true, Checkable: true, Checked: checked, Intent: in}
+}
+
+func disabled(id, label string) MenuEntry {
+	return MenuEntry{ID: id, Label: label}
+}
+
+func submenu(id, label string, children ...MenuEntry) MenuEntry {
+	return MenuEntry{ID: id, Label: label, Enabled: true, Children: children}
+}
+
+// iconFor picks trouble when any tunnel reconnects or failed, active when
+// any is open or connecting, idle otherwise.
+func iconFor(s tunnel.Snapshot) IconKind {
+	kind := IconIdle
+	for _, t := range s.Tunnels {
+		switch t.State {
+		case tunnel.StateReconnecting, tunnel.StateFailed:
+			return IconTrouble
+		case tunnel.StateOpen, tunnel.StateConnecting:
+			kind = IconActive
+		}
+	}
+	return kind
+}
+
+// statusLine is the first, disabled, line of the menu.
+func statusLine(s tunnel.Snapshot) string {
+	var open, connecting, failed int
+	for _, t := range s.Tunnels {
+		switch t.State {
+		case tunnel.StateReconnecting:
+			return "Reconnecting to " + t.Server + "…"
+		case tunnel.StateOpen:
+			open++
+		case tunnel.StateConnecting:
+			connecting++
+		case tunnel.StateFailed:
+			failed++
+		}
+	}
+	switch {
+	case open > 0:
+		return plural(open, "tunnel") + " active"
+	case connecting > 0:
+		for _, t := range s.Tunnels {
+			if t.State == tunnel.StateConnecting {
+				return "Connecting to " + t.Server + "…"
+			}
+		}
+	case failed > 0:
+		return plural(failed, "tunnel") + " failed"
+	}
+	return "No active tunnels"
+}
+
+func tooltip(status string, s tunnel.Snapshot) string {
+	lines := []string{"Bore: " + status}
+	for _, t := range s.Tunnels {
+		if t.State == tunnel.StateOpen {
+			lines = append(lines, localAddr(t)+" → "+t.PublicAddr())
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// tunnelLabel is a tunnel's line in the menu.
+func tunnelLabel(st tunnel.Status) string {
+	local := localAddr(st)
+	switch st.State {
+	case tunnel.StateConnecting:
+		return local + " → connecting to " + st.Server + "…"
+	case tunnel.StateReconnecting:
+		if st.PublicAddr() == "" {
+			return local + " → reconnecting to " + st.Server + "…"
+		}
+		return local + " → " + st.PublicAddr() + " (reconnecting…)"
+	case tunnel.StateFailed:
+		return local + " ✕ failed"
+	}
+	return local + " → " + st.PublicAddr()
+}
+
+// statsLine is the live statistics line of a tunnel's submenu.
+func statsLine(st tunnel.Status) string {
+	return fmt.Sprintf("%s · ↓ %s ↑ %s", plural(int(st.Active), "connection"),
+		formatBytes(st.BytesIn), formatBytes(st.BytesOut))
+}
+
+func tunnelEntry(m Model, st tunnel.Status) MenuEntry {
+	id := "tunnel/" + strconv.FormatUint(uint64(st.ID), 10)
+	tid := st.ID
+	if st.State == tunnel.StateFailed {
+		reason := st.Reason
+		if reason == "" {
+			reason = "the tunnel stopped"
+		}
+		return submenu(id, tunnelLabel(st),
+			disabled(id+"/reason", reason),
+			item(id+"/stop", "Dismiss", Intent{Kind: IntentStopTunnel, Tunnel: tid}),
+		)
+	}
+	hasAddr := st.PublicAddr() != ""
+	copyAddr := item(id+"/copy", "Copy address", Intent{Kind: IntentCopyAddress, Tunnel: tid})
+	copyURL := item(id+"/url", "Copy as URL ("+publicURL(st)+")", Intent{Kind: IntentCopyURL, Tunnel: tid})
+	qr := item(id+"/qr", "Show QR code", Intent{Kind: IntentShowQR, Tunnel: tid})
+	if !hasAddr {
+		copyURL.Label = "Copy as URL"
+		copyAddr.Enabled, copyURL.Enabled, qr.Enabled = false, false, false
+	}
+	chosen := m.StopAfter[tid]
+	var stopAfter []MenuEntry
+	for _, c := range stopAfterChoices {
+		stopAfter = append(stopAfter, check(id+"/after/"+c.id, c.label, chosen == c.d,
+			Intent{Kind: IntentStopAfter, Tunnel: tid, Duration: c.d}))
+	}
+	save := item(id+"/save", "Save as favorite", Intent{Kind: IntentSaveFavorite, Tunnel: tid})
+	if _, ok := m.matchingFavorite(st); ok {
+		save = disabled(id+"/save", "Saved as favorite")
+	}
+	children := []MenuEntry{copyAddr, copyURL, qr, disabled(id+"/stats", statsLine(st))}
+	if st.LocalError != "" {
+		children = append(children, disabled(id+"/localerror", "⚠ "+st.LocalError))
+	}
+	if st.State == tunnel.StateReconnecting && st.Reason != "" {
+		children = append(children, disabled(id+"/reason", "⚠ "+st.Reason))
+	}
+	children = append(children,
+		submenu(id+"/after", "Stop after", stopAfter...),
+		save,
+		item(id+"/stop", "Stop", Intent{Kind: IntentStopTunnel, Tunnel: tid}),
+	)
+	return submenu(id, tunnelLabel(st), children...)
+}
+
+// shownPorts returns the listening ports worth offering: one line per port
+// number, sorted, at most maxPortsShown.
+func shownPorts(ps []Port) []Port {
+	byPort := map[uint16]Port{}
+	for _, p := range ps {
+		if p.Port == 0 {
+			continue
+		}
+		if old, ok := byPort[p.Port]; ok && (old.Process != "" || p.Process == "") {
+			continue
+		}
+		byPort[p.Port] = p
+	}
+	out := make([]Port, 0, len(byPort))
+	for _, p := range byPort {
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b Port) int { return cmp.Compare(a.Port, b.Port) })
+	if len(out) > maxPortsShown {
+		out = out[:maxPortsShown]
+	}
+	return out
+}
+
+// portHost is the local host to dial for a port bound to addr: localhost for
+// wildcard and loopback binds, the address itself otherwise.
+func portHost(addr string) string {
+	switch addr {
+	case "", "0.0.0.0", "::", "127.0.0.1", "::1", "*", "localhost":
+		return "localhost"
+	}
+	if strings.HasPrefix(addr, "127.") {
+		return addr
+	}
+	return addr
+}
+
+func shareEntry(m Model) MenuEntry {
+	var children []MenuEntry
+	for _, p := range shownPorts(m.Ports) {
+		label := strconv.Itoa(int(p.Port))
+		if p.Process != "" {
+			label += " — " + p.Process
+		}
+		children = append(children, item("share/port/"+strconv.Itoa(int(p.Port)), label,
+			Intent{Kind: IntentSharePort, Host: portHost(p.Addr), Port: p.Port}))
+	}
+	if len(children) == 0 {
+		children = append(children, disabled("share/none", "No listening ports found"))
+	}
+	children = append(children, item("share/other", "Other port…", Intent{Kind: IntentOtherPort}))
+	return submenu("share", "Share a port", children...)
+}
+
+// favoriteLabel shows a favorite's name, what it shares, and where.
+func favoriteLabel(f settings.Favorite) string {
+	local := localHost(f.LocalHost) + ":" + strconv.Itoa(int(f.LocalPort))
+	remote := f.Server
+	if f.RemotePort != 0 {
+		remote = hostOfKey(f.Server) + ":" + strconv.Itoa(int(f.RemotePort))
+	}
+	label := local + " → " + remote
+	if f.Name != "" && f.Name != strconv.Itoa(int(f.LocalPort)) {
+		label = f.Name + " — " + label
+	}
+	return label
+}
+
+// hostOfKey returns the host part of a server key.
+func hostOfKey(key string) string {
+	if strings.HasPrefix(key, "[") {
+		if i := strings.Index(key, "]"); i > 0 {
+			return key[1:i]
+		}
+	}
+	if strings.Count(key, ":") == 1 {
+		return key[:strings.Index(key, ":")]
+	}
+	return key
+}
+
+func favoritesEntry(m Model) MenuEntry {
+	var children, remove []MenuEntry
+	for _, f := range m.Settings.Favorites {
+		key := FavoriteKey(f)
+		running := false
+		if id, ok := m.FavoriteTunnels[key]; ok {
+			_, running = m.Snapshot.Find(id)
+		}
+		children = append(children, check("fav/"+key, favoriteLabel(f), running,
+			Intent{Kind: IntentToggleFavorite, Name: key}))
+		remove = append(remove, item("fav/remove/"+key, favoriteLabel(f),
+			Intent{Kind: IntentRemoveFavorite, Name: key}))
+	}
+	if len(children) == 0 {
+		children = append(children, disabled("fav/none", "No favorites yet: use “Save as favorite” on a tunnel"))
+	}
+	children = append(children, check("fav/atlaunch", "Start favorites at launch",
+		m.Settings.StartFavoritesAtLaunch, Intent{Kind: IntentToggleStartFavorites}))
+	if len(remove) > 0 {
+		children = append(children, submenu("fav/remove", "Remove", remove...))
+	} else {
+		children = append(children, disabled("fav/remove", "Remove"))
+	}
+	return submenu("favorites", "Favorites", children...)
+}
+
+// serverLabel shows a server's key and its reachability; never its secret.
+func serverLabel(srv settings.Server, r Reach, probed bool) string {
+	label := srv.Key()
+	switch {
+	case !probed:
+	case r.Err != "":
+		label += " · unreachable"
+	default:
+		label += " · " + formatRTT(r.RTT)
+	}
+	return label
+}
+
+func serverEntry(m Model) MenuEntry {
+	var children, remove []MenuEntry
+	for _, srv := range m.Settings.Servers {
+		key := srv.Key()
+		r, probed := m.Reach[key]
+		children = append(children, check("server/"+key, serverLabel(srv, r, probed),
+			key == m.Settings.CurrentServer, Intent{Kind: IntentSelectServer, Name: key}))
+		remove = append(remove, item("server/remove/"+key, key, Intent{Kind: IntentRemoveServer, Name: key}))
+	}
+	children = append(children, item("server/add", "Add server…", Intent{Kind: IntentAddServer}))
+	if len(remove) > 1 {
+		children = append(children, submenu("server/remove", "Remove", remove...))
+	} else {
+		// The last server cannot be removed: there must be one to share through.
+		children = append(children, disabled("server/remove", "Remove"))
+	}
+	return submenu("server", "Server", children...)
+}
+
+func prefsEntry(s settings.Settings) MenuEntry {
+	return submenu("prefs", "Preferences",
+		check("prefs/login", "Launch at login", s.LaunchAtLogin, Intent{Kind: IntentTogglePref, Pref: PrefLaunchAtLogin}),
+		check("prefs/copy", "Copy address when a tunnel opens", s.CopyOnOpen, Intent{Kind: IntentTogglePref, Pref: PrefCopyOnOpen}),
+		check("prefs/notify", "Notifications", s.Notifications, Intent{Kind: IntentTogglePref, Pref: PrefNotifications}),
+		check("prefs/notifyconn", "Notify on new connections", s.NotifyOnConnection, Intent{Kind: IntentTogglePref, Pref: PrefNotifyOnConnection}),
+	)
+}

@@ -1,0 +1,220 @@
+package tray
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+
+	"fyne.io/systray"
+
+	"github.com/boretray/bore/app"
+	"github.com/boretray/bore/app/desktop"
+	"github.com/boretray/bore/app/ports"
+	"github.com/boretray/bore/app/settings"
+	"github.com/boretray/bore/assets"
+	"github.com/boretray/bore/tunnel"
+)
+
+// Options configure the tray app.
+type Options struct {
+	// Version is shown in About.
+	Version string
+	// ConfigPath is the settings file; "" means settings.DefaultPath().
+	ConfigPath string
+	// Logger receives the app's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// portScanInterval is how often the listening ports are re-read. Reading the
+// kernel's socket tables is cheap, and process names are only looked up when
+// the set changes, so this keeps "Share a port" fresh at no visible cost.
+const portScanInterval = 3 * time.Second
+
+// Main runs the tray app until Quit; it returns the process exit code.
+func Main(ctx context.Context, opts Options) int {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	notifier := &desktop.Notifier{AppName: "Bore", Icon: assets.AppIcon(128)}
+
+	hostErr, err := checkSession()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bore:", err)
+		return 1
+	}
+	release, err := desktop.Lock("bore")
+	if errors.Is(err, desktop.ErrAlreadyRunning) {
+		fmt.Fprintln(os.Stderr, "bore: already running; look for its icon in the system tray")
+		if nerr := notifier.Notify("Bore is already running", "Look for its icon in the system tray."); nerr != nil {
+			log.Warn("could not show a notification", "err", nerr)
+		}
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bore:", err)
+		return 1
+	}
+	defer release()
+
+	path := opts.ConfigPath
+	if path == "" {
+		if path, err = settings.DefaultPath(); err != nil {
+			fmt.Fprintln(os.Stderr, "bore:", err)
+			return 1
+		}
+	}
+	store := &settings.Store{Path: path}
+	s, loadErr := store.Load()
+	if loadErr != nil {
+		log.Warn("settings not loaded", "err", loadErr)
+	}
+	if hostErr != nil {
+		log.Warn("no system tray", "err", hostErr)
+		if nerr := notifier.Notify("Bore has no tray icon yet", hostErr.Error()); nerr != nil {
+			log.Warn("could not show a notification", "err", nerr)
+		}
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+
+	scanner := ports.NewScanner(portScanInterval)
+	wg.Go(func() { scanner.Run(ctx) })
+	portsCh := make(chan []app.Port)
+	wg.Go(func() { forwardPorts(ctx, scanner.Updates(), portsCh) })
+
+	shell := NewShell(icon)
+	defer shell.Close()
+	autostart := &autostarter{log: log}
+	if exe, err := os.Executable(); err == nil {
+		autostart.a = desktop.Autostart{Name: "Bore", Exec: exe, Args: []string{"tray"}}
+	}
+	tmp := os.TempDir()
+	if dir, err := os.UserCacheDir(); err == nil {
+		tmp = filepath.Join(dir, "bore")
+	}
+	ctl := app.NewController(app.Config{
+		Version:   opts.Version,
+		Settings:  s,
+		LoadErr:   loadErr,
+		ConfigDir: filepath.Dir(path),
+		TempDir:   tmp,
+		Ports:     portsCh,
+		Logger:    log,
+		Engine:    tunnel.NewManager(),
+		Store:     store,
+		Clipboard: clipboard{},
+		Notifier:  notifier,
+		Dialogs:   desktop.NewDialogs(),
+		Opener:    opener{},
+		Autostart: autostart,
+		Prober:    dialProber{},
+		Renderer:  shell,
+		Intents:   shell.Intents(),
+	})
+
+	code := 0
+	ready := func() {
+		wg.Go(func() {
+			if err := ctl.Run(ctx); err != nil && ctx.Err() == nil {
+				log.Error("tray app stopped", "err", err)
+				fmt.Fprintln(os.Stderr, "bore:", err)
+				code = 1
+			}
+			systray.Quit()
+		})
+	}
+	systray.Run(ready, nil)
+	cancel()
+	shell.Close()
+	wg.Wait()
+	return code
+}
+
+// icon returns the tray image for kind in the platform's format.
+func icon(k app.IconKind) []byte {
+	switch k {
+	case app.IconActive:
+		return assets.Icon(assets.Active, runtime.GOOS)
+	case app.IconTrouble:
+		return assets.Icon(assets.Trouble, runtime.GOOS)
+	}
+	return assets.Icon(assets.Idle, runtime.GOOS)
+}
+
+// forwardPorts turns the scanner's lists into the app's type.
+func forwardPorts(ctx context.Context, in <-chan []ports.Port, out chan<- []app.Port) {
+	for {
+		var list []ports.Port
+		select {
+		case <-ctx.Done():
+			return
+		case list = <-in:
+		}
+		conv := make([]app.Port, 0, len(list))
+		for _, p := range list {
+			conv = append(conv, app.Port{Port: p.Port, Addr: p.Addr, Process: p.Process})
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case out <- conv:
+		}
+	}
+}
+
+// clipboard is the desktop clipboard as an app.Clipboard.
+type clipboard struct{}
+
+// CopyText puts s on the clipboard.
+func (clipboard) CopyText(s string) error { return desktop.CopyText(s) }
+
+// opener opens files with the desktop's default application.
+type opener struct{}
+
+// Open opens path.
+func (opener) Open(path string) error { return desktop.OpenPath(path) }
+
+// autostarter writes or removes the launch-at-login entry.
+type autostarter struct {
+	a   desktop.Autostart
+	log *slog.Logger
+}
+
+// Enable starts Bore at login.
+func (a *autostarter) Enable() error {
+	if a.a.Exec == "" {
+		return errors.New("cannot find Bore's own executable to start at login")
+	}
+	return a.a.Enable()
+}
+
+// Disable stops starting Bore at login.
+func (a *autostarter) Disable() error { return a.a.Disable() }
+
+// dialProber times a TCP connect to a server's control port.
+type dialProber struct{}
+
+// Probe connects to srv's control port and returns how long it took.
+func (dialProber) Probe(ctx context.Context, srv settings.Server) (time.Duration, error) {
+	var d net.Dialer
+	start := time.Now()
+	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(srv.Host, strconv.Itoa(int(srv.Port()))))
+	if err != nil {
+		return 0, err
+	}
+	rtt := time.Since(start)
+	conn.Close()
+	return rtt, nil
+}
