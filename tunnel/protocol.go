@@ -1,5 +1,380 @@
 package tunnel
 
-// DefaultControlPort is bore's control port, fixed in every upstream
-// version; ours can be changed with --control-port.
-const DefaultControlPort = 7835
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// Protocol constants. Each is bore's value; the comments say where it
+// matters.
+const (
+	// DefaultControlPort is bore's control port, fixed in every upstream
+	// version; ours can be changed with --control-port.
+	DefaultControlPort = 7835
+
+	// MaxFrameLength is the longest frame, in bytes before the NUL, that a
+	// receiver accepts. bore's codec refuses a 257th byte with no NUL
+	// among them; the longest real frame (Authenticate) is 83 bytes.
+	MaxFrameLength = 256
+
+	// NetworkTimeout bounds every dial and every handshake read, as in
+	// bore: a peer that stalls a handshake for longer is dropped.
+	NetworkTimeout = 3 * time.Second
+
+	// HeartbeatInterval is how often a server sends Heartbeat on an idle
+	// control connection.
+	HeartbeatInterval = 500 * time.Millisecond
+
+	// PendingTimeout is how long a visitor waits for its Accept before the
+	// server drops it. It bounds the memory an unclaimed visitor holds.
+	PendingTimeout = 10 * time.Second
+)
+
+// Error strings that cross the wire. They are bore's exact words: clients
+// and servers of either implementation match on them.
+const (
+	errTextInvalidSecret   = "invalid secret"
+	errTextSecretRequired  = "server requires secret, but no secret was provided"
+	errTextTimeout         = "timed out waiting for initial message"
+	errTextParse           = "unable to parse message"
+	errTextFrameLength     = "frame error, invalid byte length"
+	errTextPortRange       = "client port number not in allowed range"
+	errTextPortInUse       = "port already in use"
+	errTextNoFreePort      = "failed to find an available port"
+	errTextPermission      = "permission denied"
+	errTextBindFailed      = "failed to bind to port"
+	errTextTooManyTunnels  = "too many tunnels from this address"
+	errTextServerBusy      = "server is busy, try again later"
+	errTextUnexpectedFrame = "unexpected initial non-hello message"
+)
+
+// Sentinel errors for conditions callers branch on.
+var (
+	// ErrFrameTooLong reports a frame over MaxFrameLength bytes.
+	ErrFrameTooLong = errors.New(errTextFrameLength)
+	// ErrParse reports a frame that is not a valid message.
+	ErrParse = errors.New(errTextParse)
+)
+
+// ClientKind is the variant of a ClientMessage.
+type ClientKind int
+
+// The client message variants, in bore's order.
+const (
+	ClientAuthenticate ClientKind = iota + 1
+	ClientHello
+	ClientAccept
+)
+
+// ClientMessage is a frame sent by a client: Authenticate(answer),
+// Hello(port) or Accept(id).
+type ClientMessage struct {
+	Kind   ClientKind
+	Answer string    // Authenticate: hex HMAC answer
+	Port   uint16    // Hello: requested port, 0 = any
+	ID     uuid.UUID // Accept: the visitor's id
+}
+
+// ServerKind is the variant of a ServerMessage.
+type ServerKind int
+
+// The server message variants, in bore's order.
+const (
+	ServerChallenge ServerKind = iota + 1
+	ServerHello
+	ServerHeartbeat
+	ServerConnection
+	ServerErr
+)
+
+// ServerMessage is a frame sent by a server: Challenge(id), Hello(port),
+// Heartbeat, Connection(id) or Error(text).
+type ServerMessage struct {
+	Kind ServerKind
+	ID   uuid.UUID // Challenge, Connection
+	Port uint16    // Hello: the public port
+	Text string    // Error
+}
+
+// MarshalJSON encodes m as serde does: {"Variant":value}.
+func (m ClientMessage) MarshalJSON() ([]byte, error) {
+	switch m.Kind {
+	case ClientAuthenticate:
+		return tagged("Authenticate", jsonString(m.Answer)), nil
+	case ClientHello:
+		return tagged("Hello", []byte(strconv.Itoa(int(m.Port)))), nil
+	case ClientAccept:
+		return tagged("Accept", []byte(`"`+m.ID.String()+`"`)), nil
+	}
+	return nil, fmt.Errorf("unknown client message kind %d", m.Kind)
+}
+
+// MarshalJSON encodes m as serde does: {"Variant":value}, and the unit
+// variant Heartbeat as the bare string "Heartbeat".
+func (m ServerMessage) MarshalJSON() ([]byte, error) {
+	switch m.Kind {
+	case ServerChallenge:
+		return tagged("Challenge", []byte(`"`+m.ID.String()+`"`)), nil
+	case ServerHello:
+		return tagged("Hello", []byte(strconv.Itoa(int(m.Port)))), nil
+	case ServerHeartbeat:
+		return []byte(`"Heartbeat"`), nil
+	case ServerConnection:
+		return tagged("Connection", []byte(`"`+m.ID.String()+`"`)), nil
+	case ServerErr:
+		return tagged("Error", jsonString(m.Text)), nil
+	}
+	return nil, fmt.Errorf("unknown server message kind %d", m.Kind)
+}
+
+func tagged(tag string, value []byte) []byte {
+	b := make([]byte, 0, len(tag)+len(value)+5)
+	b = append(b, `{"`...)
+	b = append(b, tag...)
+	b = append(b, `":`...)
+	b = append(b, value...)
+	return append(b, '}')
+}
+
+// jsonString encodes s as a JSON string without HTML escaping, as
+// serde_json does.
+func jsonString(s string) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+// UnmarshalJSON decodes a client message, accepting what serde accepts and
+// refusing what it refuses.
+func (m *ClientMessage) UnmarshalJSON(data []byte) error {
+	tag, value, err := splitTagged(data)
+	if err != nil {
+		return err
+	}
+	var out ClientMessage
+	switch tag {
+	case "Authenticate":
+		out.Kind = ClientAuthenticate
+		err = json.Unmarshal(value, &out.Answer)
+		if err == nil && value[0] != '"' {
+			err = ErrParse // null is not a string for serde
+		}
+	case "Hello":
+		out.Kind = ClientHello
+		out.Port, err = parsePort(value)
+	case "Accept":
+		out.Kind = ClientAccept
+		out.ID, err = parseUUID(value)
+	default:
+		err = fmt.Errorf("unknown variant %q", tag)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrParse, err)
+	}
+	*m = out
+	return nil
+}
+
+// UnmarshalJSON decodes a server message, accepting what serde accepts and
+// refusing what it refuses.
+func (m *ServerMessage) UnmarshalJSON(data []byte) error {
+	data = bytes.TrimSpace(data)
+	if len(data) > 0 && data[0] == '"' {
+		var s string
+		if err := json.Unmarshal(data, &s); err != nil {
+			return fmt.Errorf("%w: %v", ErrParse, err)
+		}
+		if s != "Heartbeat" {
+			return fmt.Errorf("%w: unknown variant %q", ErrParse, s)
+		}
+		*m = ServerMessage{Kind: ServerHeartbeat}
+		return nil
+	}
+	tag, value, err := splitTagged(data)
+	if err != nil {
+		return err
+	}
+	var out ServerMessage
+	switch tag {
+	case "Challenge":
+		out.Kind = ServerChallenge
+		out.ID, err = parseUUID(value)
+	case "Hello":
+		out.Kind = ServerHello
+		out.Port, err = parsePort(value)
+	case "Heartbeat":
+		out.Kind = ServerHeartbeat
+		if string(value) != "null" {
+			err = errors.New("Heartbeat takes no value")
+		}
+	case "Connection":
+		out.Kind = ServerConnection
+		out.ID, err = parseUUID(value)
+	case "Error":
+		out.Kind = ServerErr
+		err = json.Unmarshal(value, &out.Text)
+		if err == nil && value[0] != '"' {
+			err = errors.New("Error takes a string")
+		}
+	default:
+		err = fmt.Errorf("unknown variant %q", tag)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrParse, err)
+	}
+	*m = out
+	return nil
+}
+
+// splitTagged parses {"Tag": value} with exactly one key, as serde's
+// externally tagged enums require, and returns the tag and the raw value.
+func splitTagged(data []byte) (string, json.RawMessage, error) {
+	if !utf8.Valid(data) || !json.Valid(data) {
+		return "", nil, fmt.Errorf("%w: not valid JSON", ErrParse)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	tok, err := dec.Token()
+	if err != nil || tok != json.Delim('{') {
+		return "", nil, fmt.Errorf("%w: expected an object", ErrParse)
+	}
+	tok, err = dec.Token()
+	tag, ok := tok.(string)
+	if err != nil || !ok {
+		return "", nil, fmt.Errorf("%w: expected one variant", ErrParse)
+	}
+	var value json.RawMessage
+	if err := dec.Decode(&value); err != nil {
+		return "", nil, fmt.Errorf("%w: %v", ErrParse, err)
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return "", nil, fmt.Errorf("%w: expected exactly one variant", ErrParse)
+	}
+	return tag, bytes.TrimSpace(value), nil
+}
+
+// parsePort accepts a JSON integer from 0 to 65535 and nothing else: no
+// string, no fraction, no exponent, no sign.
+func parsePort(value []byte) (uint16, error) {
+	n, err := strconv.ParseUint(string(value), 10, 16)
+	if err != nil {
+		return 0, fmt.Errorf("invalid port %s", value)
+	}
+	return uint16(n), nil
+}
+
+// parseUUID accepts a JSON string holding a UUID in any spelling the Rust
+// uuid crate accepts: hyphenated, simple, braced or urn:uuid:, any case.
+func parseUUID(value []byte) (uuid.UUID, error) {
+	var s string
+	if len(value) == 0 || value[0] != '"' {
+		return uuid.UUID{}, errors.New("expected a UUID string")
+	}
+	if err := json.Unmarshal(value, &s); err != nil {
+		return uuid.UUID{}, err
+	}
+	return uuid.Parse(s)
+}
+
+// encodeFrame returns m's JSON followed by the NUL delimiter.
+func encodeFrame(m json.Marshaler) []byte {
+	b, err := m.MarshalJSON()
+	if err != nil {
+		panic(err) // only for a Kind outside the enum: a programming error
+	}
+	return append(b, 0)
+}
+
+// frameReader reads NUL-delimited frames from a stream. It buffers at most
+// one frame plus what arrived with it, and hands over the bytes read past
+// the last frame when the stream turns into raw tunnel data.
+type frameReader struct {
+	r          io.Reader
+	buf        []byte
+	start, end int
+	eof        bool
+}
+
+func newFrameReader(r io.Reader) *frameReader {
+	// MaxFrameLength+1 bytes is the most a frame needs, and a little more
+	// lets a pipelined second frame arrive in the same read.
+	return &frameReader{r: r, buf: make([]byte, 2*MaxFrameLength+2)}
+}
+
+// next returns the next frame without its NUL. At end of stream, bytes
+// left over without a NUL are still a frame, as in bore; after that it
+// returns io.EOF. The frame is valid until the next call.
+func (f *frameReader) next() ([]byte, error) {
+	for {
+		if i := bytes.IndexByte(f.buf[f.start:f.end], 0); i >= 0 {
+			frame := f.buf[f.start : f.start+i]
+			if len(frame) > MaxFrameLength {
+				return nil, ErrFrameTooLong
+			}
+			f.start += i + 1
+			return frame, nil
+		}
+		if f.end-f.start > MaxFrameLength {
+			return nil, ErrFrameTooLong
+		}
+		if f.eof {
+			if f.end > f.start {
+				frame := f.buf[f.start:f.end]
+				f.start = f.end
+				return frame, nil
+			}
+			return nil, io.EOF
+		}
+		if f.start > 0 {
+			f.end = copy(f.buf, f.buf[f.start:f.end])
+			f.start = 0
+		}
+		n, err := f.r.Read(f.buf[f.end:])
+		f.end += n
+		if err == io.EOF {
+			f.eof = true
+		} else if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// buffered returns the bytes read past the last frame.
+func (f *frameReader) buffered() []byte {
+	return f.buf[f.start:f.end]
+}
+
+// readClient reads and decodes one client frame.
+func (f *frameReader) readClient() (ClientMessage, error) {
+	frame, err := f.next()
+	if err != nil {
+		return ClientMessage{}, err
+	}
+	var m ClientMessage
+	if err := m.UnmarshalJSON(frame); err != nil {
+		return ClientMessage{}, err
+	}
+	return m, nil
+}
+
+// readServer reads and decodes one server frame.
+func (f *frameReader) readServer() (ServerMessage, error) {
+	frame, err := f.next()
+	if err != nil {
+		return ServerMessage{}, err
+	}
+	var m ServerMessage
+	if err := m.UnmarshalJSON(frame); err != nil {
+		return ServerMessage{}, err
+	}
+	return m, nil
+}

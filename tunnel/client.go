@@ -1,0 +1,565 @@
+package tunnel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+	"github.com/google/uuid"
+)
+
+// heartbeatTimeout is how long the client waits for any frame from the
+// server before it takes the control connection for dead and replaces it.
+// Servers send a heartbeat every 500 ms (HeartbeatInterval); ten missed
+// heartbeats leave room for a busy server or a slow link while still
+// noticing a frozen server, a sleeping laptop or a changed network within
+// seconds instead of never (bore's client waits for ever).
+const heartbeatTimeout = 5 * time.Second
+
+// keepAlive is the TCP keepalive period on every connection to the server.
+const keepAlive = 15 * time.Second
+
+// Reconnection backoff: about 1 s, doubling, up to 30 s, with jitter so
+// many clients of a restarted server do not all return at once.
+const (
+	backoffInitial = time.Second
+	backoffMax     = 30 * time.Second
+	backoffJitter  = 0.3
+	// samePortTries is how many times a reconnecting client asks for its
+	// old port while the server still says it is in use (the server may
+	// not yet have noticed that the old connection died) before it takes
+	// any port.
+	samePortTries = 5
+)
+
+// Client errors that callers branch on.
+var (
+	// ErrAuthRequired: the server asked for a secret and none was given.
+	ErrAuthRequired = errors.New("server requires authentication, but no client secret was provided")
+	// ErrNoAuthExpected: a secret was given but the server asked for none.
+	ErrNoAuthExpected = errors.New("expected authentication challenge, but no secret was required")
+	// ErrServerClosed: the server closed the control connection.
+	ErrServerClosed = errors.New("server closed the connection")
+	// ErrNoHeartbeat: the server sent nothing for too long.
+	ErrNoHeartbeat = fmt.Errorf("no heartbeat from the server for %v", heartbeatTimeout)
+)
+
+// ServerError is an Error message sent by the server, such as "invalid
+// secret" or "port already in use".
+type ServerError struct {
+	Text string
+}
+
+// Error returns bore's wording: "server error: <text>".
+func (e *ServerError) Error() string { return "server error: " + e.Text }
+
+// Tunnel is one client tunnel: it shares a local port through a server,
+// reconnecting by itself unless told not to. Create it with NewTunnel and
+// run it with Run.
+type Tunnel struct {
+	cfg       ClientConfig
+	host      string // server host, without port
+	ctrlAddr  string // host:control port
+	localAddr string
+	log       *slog.Logger
+	dialer    Dialer
+	auth      *authenticator
+
+	mu     sync.Mutex
+	status Status
+
+	counters counters
+	// onChange, when set, is called after every status change; state is
+	// false when only counters moved. It must not block.
+	onChange func(state bool)
+	dirty    atomic.Bool
+}
+
+// NewTunnel checks cfg and returns a tunnel ready to Run.
+func NewTunnel(cfg ClientConfig) (*Tunnel, error) {
+	host, port, err := splitServer(cfg.Server, cfg.ControlPort)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.LocalPort == 0 {
+		return nil, errors.New("local port must be a number from 1 to 65535")
+	}
+	if cfg.LocalHost == "" {
+		cfg.LocalHost = "localhost"
+	}
+	t := &Tunnel{
+		cfg:       cfg,
+		host:      host,
+		ctrlAddr:  joinHostPort(host, port),
+		localAddr: joinHostPort(cfg.LocalHost, cfg.LocalPort),
+		log:       orDiscard(cfg.Logger),
+		dialer:    cfg.Dialer,
+	}
+	if t.dialer == nil {
+		t.dialer = &net.Dialer{KeepAlive: keepAlive}
+	}
+	if cfg.Secret != "" {
+		t.auth = newAuthenticator(cfg.Secret)
+	}
+	t.status = Status{
+		Server:        host,
+		ControlPort:   port,
+		LocalHost:     cfg.LocalHost,
+		LocalPort:     cfg.LocalPort,
+		RequestedPort: cfg.RemotePort,
+		State:         StateConnecting,
+		Since:         time.Now(),
+	}
+	t.counters.onBytes = t.countersMoved
+	return t, nil
+}
+
+// splitServer takes bore's --to value, a host with an optional :port, and
+// returns the host and control port.
+func splitServer(server string, controlPort uint16) (string, uint16, error) {
+	if server == "" {
+		return "", 0, errors.New("no server given: pass --to HOST (or set BORE_SERVER)")
+	}
+	if controlPort == 0 {
+		controlPort = DefaultControlPort
+	}
+	host, p, err := net.SplitHostPort(server)
+	if err != nil {
+		// No port: a bare host name or IP address (IPv6 literals too).
+		return trimBrackets(server), controlPort, nil
+	}
+	n, err := strconv.ParseUint(p, 10, 16)
+	if err != nil || n == 0 {
+		return "", 0, fmt.Errorf("invalid control port %q in %q: use HOST or HOST:PORT", p, server)
+	}
+	if host == "" {
+		return "", 0, fmt.Errorf("no host in %q", server)
+	}
+	return host, uint16(n), nil
+}
+
+func trimBrackets(h string) string {
+	if len(h) > 1 && h[0] == '[' && h[len(h)-1] == ']' {
+		return h[1 : len(h)-1]
+	}
+	return h
+}
+
+// Status returns the tunnel's current state and counters.
+func (t *Tunnel) Status() Status {
+	t.mu.Lock()
+	s := t.status
+	t.mu.Unlock()
+	s.Active = t.counters.active.Load()
+	s.Total = t.counters.total.Load()
+	s.BytesIn = t.counters.bytesIn.Load()
+	s.BytesOut = t.counters.bytesOut.Load()
+	return s
+}
+
+func (t *Tunnel) update(f func(*Status)) {
+	t.mu.Lock()
+	f(&t.status)
+	t.mu.Unlock()
+	if t.onChange != nil {
+		t.onChange(true)
+	}
+}
+
+func (t *Tunnel) setState(st State, reason string, next time.Time, attempt int) {
+	t.update(func(s *Status) {
+		if s.State != st {
+			s.Since = time.Now()
+		}
+		s.State, s.Reason, s.NextAttempt, s.Attempt = st, reason, next, attempt
+	})
+}
+
+func (t *Tunnel) countersMoved() {
+	if t.onChange != nil && t.dirty.CompareAndSwap(false, true) {
+		t.onChange(false)
+	}
+}
+
+// Run keeps the tunnel open until ctx ends (it returns nil then). It
+// returns an error for a permanent failure, such as a wrong secret or a
+// port the server refuses. With NoReconnect it also returns when the
+// control connection ends: ErrServerClosed when the server closed it.
+// Visitor connections are closed before Run returns.
+func (t *Tunnel) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	var visitors sync.WaitGroup
+	defer visitors.Wait()
+	defer cancel()
+
+	bo := &backoff.ExponentialBackOff{
+		InitialInterval:     backoffInitial,
+		RandomizationFactor: backoffJitter,
+		Multiplier:          2,
+		MaxInterval:         backoffMax,
+	}
+	bo.Reset()
+	want := t.cfg.RemotePort
+	everOpen := false
+	inUse := 0
+	attempt := 0
+	for {
+		sess, err := t.dial(ctx, want)
+		if err == nil {
+			attempt, inUse = 0, 0
+			bo.Reset()
+			prev := t.Status().RemotePort
+			t.update(func(s *Status) {
+				s.State, s.Since, s.Reason, s.Attempt = StateOpen, time.Now(), "", 0
+				s.NextAttempt = time.Time{}
+				s.RemotePort = sess.port
+			})
+			t.log.Info("connected to server", "remote_port", sess.port)
+			t.log.Info("listening at " + joinHostPort(t.host, sess.port))
+			if everOpen && prev != sess.port {
+				t.log.Warn("public address changed", "old", joinHostPort(t.host, prev), "new", joinHostPort(t.host, sess.port))
+			}
+			everOpen = true
+			want = sess.port
+			err = t.serve(ctx, sess, &visitors)
+		}
+		if ctx.Err() != nil {
+			t.setState(StateStopped, "", time.Time{}, 0)
+			return nil
+		}
+		if t.cfg.NoReconnect || t.permanent(err, everOpen) {
+			if errors.Is(err, ErrServerClosed) && t.cfg.NoReconnect {
+				t.setState(StateStopped, Describe(err), time.Time{}, 0)
+				return err
+			}
+			t.setState(StateFailed, Describe(err), time.Time{}, attempt)
+			return err
+		}
+		var se *ServerError
+		if errors.As(err, &se) && se.Text == errTextPortInUse && want != 0 && want != t.cfg.RemotePort {
+			// Our old port is still held, most likely by our own dead
+			// connection the server has not noticed yet. Ask for it a few
+			// times, then take any port.
+			if inUse++; inUse >= samePortTries {
+				want = 0
+			}
+		}
+		attempt++
+		wait := bo.NextBackOff()
+		t.setState(StateReconnecting, Describe(err), time.Now().Add(wait), attempt)
+		t.log.Warn("connection lost; reconnecting", "err", err, "in", wait.Round(100*time.Millisecond))
+		select {
+		case <-ctx.Done():
+			t.setState(StateStopped, "", time.Time{}, 0)
+			return nil
+		case <-time.After(wait):
+		}
+	}
+}
+
+// permanent reports errors that retrying will not fix.
+func (t *Tunnel) permanent(err error, everOpen bool) bool {
+	if errors.Is(err, ErrAuthRequired) || errors.Is(err, ErrNoAuthExpected) {
+		return true
+	}
+	var se *ServerError
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Text {
+	case errTextInvalidSecret, errTextSecretRequired, errTextPortRange, errTextPermission:
+		return true
+	case errTextPortInUse:
+		// A port the user asked for is taken: say so. When reconnecting,
+		// the holder is probably our own dead connection: retry.
+		return !everOpen
+	}
+	return false
+}
+
+// session is one control connection after a successful Hello.
+type session struct {
+	conn net.Conn
+	fr   *frameReader
+	port uint16
+}
+
+// dial opens a control connection, authenticates, and asks for port.
+func (t *Tunnel) dial(ctx context.Context, port uint16) (*session, error) {
+	conn, fr, err := t.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			conn.Close()
+		}
+	}()
+	hello := encodeFrame(ClientMessage{Kind: ClientHello, Port: port})
+	if err := t.handshake(conn, fr, hello); err != nil {
+		return nil, err
+	}
+	conn.SetReadDeadline(time.Now().Add(NetworkTimeout))
+	msg, err := fr.readServer()
+	if err != nil {
+		return nil, readErr(err)
+	}
+	switch msg.Kind {
+	case ServerHello:
+	case ServerErr:
+		return nil, &ServerError{Text: msg.Text}
+	case ServerChallenge:
+		return nil, ErrAuthRequired
+	default:
+		return nil, errors.New(errTextUnexpectedFrame)
+	}
+	ok = true
+	return &session{conn: conn, fr: fr, port: msg.Port}, nil
+}
+
+// connect dials the server's control port with bore's 3 s timeout.
+func (t *Tunnel) connect(ctx context.Context) (net.Conn, *frameReader, error) {
+	dctx, cancel := context.WithTimeout(ctx, NetworkTimeout)
+	defer cancel()
+	conn, err := t.dialer.DialContext(dctx, "tcp", t.ctrlAddr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("could not connect to %s: %w", t.ctrlAddr, err)
+	}
+	return conn, newFrameReader(conn), nil
+}
+
+// handshake answers the server's challenge when a secret is set, then sends
+// first (a Hello or an Accept) in the same write, as bore does.
+func (t *Tunnel) handshake(conn net.Conn, fr *frameReader, first []byte) error {
+	conn.SetDeadline(time.Now().Add(NetworkTimeout))
+	defer conn.SetDeadline(time.Time{})
+	out := first
+	if t.auth != nil {
+		msg, err := fr.readServer()
+		switch {
+		case errors.Is(err, io.EOF):
+			return ErrNoAuthExpected
+		case err != nil:
+			return readErr(err)
+		case msg.Kind == ServerErr:
+			return &ServerError{Text: msg.Text}
+		case msg.Kind != ServerChallenge:
+			return ErrNoAuthExpected
+		}
+		auth := encodeFrame(ClientMessage{Kind: ClientAuthenticate, Answer: t.auth.answer(msg.ID)})
+		out = append(auth, first...)
+	}
+	if _, err := conn.Write(out); err != nil {
+		return fmt.Errorf("send to server: %w", err)
+	}
+	return nil
+}
+
+// readErr words a read error on the server connection as bore does.
+func readErr(err error) error {
+	switch {
+	case isTimeout(err):
+		return errors.New(errTextTimeout)
+	case errors.Is(err, io.EOF):
+		return errors.New("unexpected EOF")
+	}
+	return err
+}
+
+// serve reads the control connection until it ends, starting a visitor
+// connection for each Connection message.
+func (t *Tunnel) serve(ctx context.Context, s *session, visitors *sync.WaitGroup) error {
+	stop := context.AfterFunc(ctx, func() { s.conn.Close() })
+	defer stop()
+	defer s.conn.Close()
+	setUserTimeout(s.conn, heartbeatTimeout)
+	for {
+		s.conn.SetReadDeadline(time.Now().Add(heartbeatTimeout))
+		msg, err := s.fr.readServer()
+		if err != nil {
+			switch {
+			case ctx.Err() != nil:
+				return ctx.Err()
+			case errors.Is(err, io.EOF):
+				return ErrServerClosed
+			case isTimeout(err):
+				return ErrNoHeartbeat
+			}
+			return err
+		}
+		switch msg.Kind {
+		case ServerHeartbeat:
+		case ServerConnection:
+			visitors.Add(1)
+			go func() {
+				defer visitors.Done()
+				t.visit(ctx, msg.ID)
+			}()
+		case ServerErr:
+			t.log.Error("server error", "err", msg.Text)
+		case ServerHello:
+			t.log.Warn("unexpected hello")
+		case ServerChallenge:
+			t.log.Warn("unexpected challenge")
+		}
+	}
+}
+
+// visit serves one visitor: it dials the server (to accept the visitor) and
+// the local service at the same time, then joins them.
+func (t *Tunnel) visit(ctx context.Context, id uuid.UUID) {
+	type result struct {
+		conn     net.Conn
+		leftover []byte
+		err      error
+	}
+	remoteCh := make(chan result, 1)
+	go func() {
+		conn, fr, err := t.connect(ctx)
+		if err == nil {
+			err = t.handshake(conn, fr, encodeFrame(ClientMessage{Kind: ClientAccept, ID: id}))
+			if err != nil {
+				conn.Close()
+				conn = nil
+			}
+		}
+		var left []byte
+		if err == nil {
+			left = fr.buffered()
+		}
+		remoteCh <- result{conn, left, err}
+	}()
+	lctx, cancel := context.WithTimeout(ctx, NetworkTimeout)
+	local, lerr := t.dialer.DialContext(lctx, "tcp", t.localAddr)
+	cancel()
+	remote := <-remoteCh
+
+	if remote.err != nil {
+		t.log.Warn("could not accept visitor", "id", id, "err", remote.err)
+		if local != nil {
+			local.Close()
+		}
+		return
+	}
+	if lerr != nil {
+		remote.conn.Close()
+		t.localFailed(lerr)
+		return
+	}
+	t.localOK()
+	stop := context.AfterFunc(ctx, func() {
+		remote.conn.Close()
+		local.Close()
+	})
+	defer stop()
+	if len(remote.leftover) > 0 {
+		if _, err := local.Write(remote.leftover); err != nil {
+			remote.conn.Close()
+			local.Close()
+			return
+		}
+	}
+	t.log.Debug("new connection", "id", id)
+	join(remote.conn, local, &t.counters)
+	t.log.Debug("connection exited", "id", id)
+}
+
+// localFailed records that the local service could not be reached. It is
+// logged and reported once until a visitor gets through again, not once
+// per visitor.
+func (t *Tunnel) localFailed(err error) {
+	msg := "nothing is listening on " + t.localAddr
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		msg = fmt.Sprintf("could not reach %s: %v", t.localAddr, unwrapOp(err))
+	}
+	t.mu.Lock()
+	same := t.status.LocalError == msg
+	t.mu.Unlock()
+	if same {
+		return
+	}
+	t.log.Warn(msg + "; visitors are being turned away")
+	t.update(func(s *Status) { s.LocalError = msg })
+}
+
+func (t *Tunnel) localOK() {
+	t.mu.Lock()
+	had := t.status.LocalError != ""
+	t.mu.Unlock()
+	if had {
+		t.log.Info("local service reachable again", "addr", t.localAddr)
+		t.update(func(s *Status) { s.LocalError = "" })
+	}
+}
+
+func unwrapOp(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err
+	}
+	return err
+}
+
+// Describe words a tunnel error for a person: what happened and, where it
+// helps, what to do.
+func Describe(err error) string {
+	if err == nil {
+		return ""
+	}
+	var se *ServerError
+	if errors.As(err, &se) {
+		switch se.Text {
+		case errTextInvalidSecret:
+			return "the server refused the secret: check the secret for this server"
+		case errTextSecretRequired:
+			return "the server requires a secret: add one in the server's settings"
+		case errTextPortRange:
+			return "the server does not allow that port: pick another or let it choose"
+		case errTextPortInUse:
+			return "that port is already taken on the server"
+		case errTextNoFreePort:
+			return "the server has no free port left"
+		case errTextTooManyTunnels:
+			return "the server allows no more tunnels from this address"
+		case errTextServerBusy:
+			return "the server is busy"
+		}
+		return "the server said: " + se.Text
+	}
+	switch {
+	case errors.Is(err, ErrAuthRequired):
+		return "the server requires a secret: add one in the server's settings"
+	case errors.Is(err, ErrNoAuthExpected):
+		return "a secret was given but this server does not use one: remove it"
+	case errors.Is(err, ErrServerClosed):
+		return "the server closed the connection"
+	case errors.Is(err, ErrNoHeartbeat):
+		return "the server stopped responding"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "server unreachable: connection refused"
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return "server unreachable: cannot resolve " + dnsErr.Name
+	}
+	if isTimeout(err) || errors.Is(err, context.DeadlineExceeded) {
+		return "server unreachable: no answer within " + NetworkTimeout.String()
+	}
+	var op *net.OpError
+	if errors.As(err, &op) {
+		return "server unreachable: " + unwrapOp(err).Error()
+	}
+	return err.Error()
+}
+
+var errManagerClosed = errors.New("tunnel manager is closed")

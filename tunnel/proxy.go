@@ -1,0 +1,83 @@
+package tunnel
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync/atomic"
+)
+
+// copyChunk is how many bytes one io.CopyN moves before the counters are
+// updated. io.CopyN between two *net.TCPConn keeps the kernel's splice(2)
+// path, so chunking costs one extra system call per chunk, not a copy.
+const copyChunk = 256 << 10
+
+// counters accumulate traffic for one side of a tunnel. The copy path only
+// adds to them; readers sample them off the path.
+type counters struct {
+	active   atomic.Int64
+	total    atomic.Int64
+	bytesIn  atomic.Int64 // visitor to local service
+	bytesOut atomic.Int64 // local service to visitor
+	// onBytes, when set, is called after bytes moved. It must not block.
+	onBytes func()
+}
+
+// closeWriter is what a connection needs to pass on a half-close.
+type closeWriter interface {
+	CloseWrite() error
+}
+
+// join copies bytes both ways between the visitor-side connection a and the
+// local-side connection b until both directions are done, passing an EOF in
+// one direction on as a half-close (shutdown of the write side) of the
+// other, as bore 0.6.0 does. It closes both connections before returning.
+// in counts bytes from a to b, out from b to a.
+func join(a, b net.Conn, c *counters) {
+	if c != nil {
+		c.active.Add(1)
+		c.total.Add(1)
+		defer c.active.Add(-1)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		pipe(b, a, c, true)
+	}()
+	pipe(a, b, c, false)
+	<-done
+	a.Close()
+	b.Close()
+}
+
+// pipe copies src to dst. On a clean EOF it half-closes dst; on an error it
+// closes both, which also ends the copy in the other direction.
+func pipe(dst, src net.Conn, c *counters, in bool) {
+	var n *atomic.Int64
+	if c != nil {
+		n = &c.bytesOut
+		if in {
+			n = &c.bytesIn
+		}
+	}
+	for {
+		k, err := io.CopyN(dst, src, copyChunk)
+		if n != nil && k > 0 {
+			n.Add(k)
+			if c.onBytes != nil {
+				c.onBytes()
+			}
+		}
+		if err == nil {
+			continue
+		}
+		if errors.Is(err, io.EOF) {
+			if cw, ok := dst.(closeWriter); ok && cw.CloseWrite() == nil {
+				return
+			}
+		}
+		dst.Close()
+		src.Close()
+		return
+	}
+}

@@ -1,0 +1,631 @@
+package tunnel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Server defaults, used when the ServerConfig field is zero.
+const (
+	// DefaultMinPort and DefaultMaxPort are bore's default port range.
+	DefaultMinPort = 1024
+	DefaultMaxPort = 65535
+	// DefaultMaxPendingPerTunnel caps visitors waiting for their Accept on
+	// one tunnel. A flood of visitors the client never accepts then holds
+	// a bounded number of sockets; legitimate bursts are claimed within a
+	// round trip and stay far below it.
+	DefaultMaxPendingPerTunnel = 2048
+	// DefaultMaxHandshakes caps connections still in their handshake. Each
+	// costs a goroutine and a small buffer for at most NetworkTimeout, so
+	// the cap is high: a few thousand idle attackers must not lock out a
+	// legitimate client.
+	DefaultMaxHandshakes = 8192
+	// DefaultMaxTunnelsPerIP caps the tunnels one client address may hold.
+	DefaultMaxTunnelsPerIP = 64
+	// DefaultClientTimeout is how long a tunnel's control connection may
+	// leave heartbeats unacknowledged before the client is taken for gone
+	// and its port is freed (bore relies on the kernel: ~15 minutes).
+	DefaultClientTimeout = 15 * time.Second
+)
+
+// randomPortTries is how many random ports a Hello(0) tries before giving
+// up, as in bore: with half of a range taken, 150 tries all fail with
+// probability 2^-150.
+const randomPortTries = 150
+
+// ServerConfig configures a Server. The zero value is bore's default
+// server: ports 1024-65535, no secret, tunnels on every address.
+type ServerConfig struct {
+	// MinPort and MaxPort bound the public ports handed out, inclusive.
+	// Both zero means DefaultMinPort to DefaultMaxPort.
+	MinPort, MaxPort uint16
+	// Secret, when not empty, is required of every connection through an
+	// HMAC challenge. It is never logged.
+	Secret string
+	// BindTunnels is the IP address tunnel listeners bind; "" means every
+	// IPv4 address (0.0.0.0), as bore does.
+	BindTunnels string
+	// MaxPendingPerTunnel caps visitors waiting to be accepted per tunnel.
+	MaxPendingPerTunnel int
+	// MaxHandshakes caps connections in their handshake at once.
+	MaxHandshakes int
+	// MaxTunnelsPerIP caps tunnels per client IP address.
+	MaxTunnelsPerIP int
+	// ClientTimeout bounds how long a vanished client keeps its port.
+	ClientTimeout time.Duration
+	// Logger receives the server's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// ServerStats is a snapshot of a server's counters.
+type ServerStats struct {
+	// Tunnels is the number of open tunnels (control connections).
+	Tunnels int64
+	// Pending is the number of visitors waiting for their Accept.
+	Pending int64
+	// Active is the number of visitor connections being forwarded.
+	Active int64
+	// Visitors is the number of visitor connections forwarded so far.
+	Visitors int64
+	// BytesIn counts bytes from visitors to clients, BytesOut the reverse.
+	BytesIn, BytesOut int64
+	// Refused counts refused work by reason: "busy" (handshake cap),
+	// "per_ip" (tunnels per address), "pending" (pending cap), "auth"
+	// (failed authentication), "port" (port not available), "protocol"
+	// (malformed or timed-out handshakes), "expired" (visitors never
+	// accepted), "unknown_id" (Accept for an unknown visitor).
+	Refused map[string]int64
+}
+
+// Server hands out public ports to bore clients and forwards visitors.
+type Server struct {
+	cfg  ServerConfig
+	log  *slog.Logger
+	auth *authenticator // nil when no secret is set
+
+	handshakes chan struct{} // semaphore of connections in handshake
+
+	mu      sync.Mutex
+	pending map[uuid.UUID]*pendingConn
+	perIP   map[string]int
+
+	tunnels atomic.Int64
+	nPend   atomic.Int64
+	traffic counters
+	refused sync.Map // reason -> *atomic.Int64
+
+	// Timers, replaceable by tests in this package.
+	clock            clock
+	handshakeTimeout time.Duration
+	heartbeat        time.Duration
+	pendingTimeout   time.Duration
+}
+
+// pendingConn is a visitor waiting for its Accept.
+type pendingConn struct {
+	conn   net.Conn
+	tunnel *atomic.Int64 // the owning tunnel's pending count
+	stop   func() bool   // stops the expiry timer
+}
+
+// NewServer checks cfg and returns a Server. It fails for an empty port
+// range.
+func NewServer(cfg ServerConfig) (*Server, error) {
+	if cfg.MinPort == 0 && cfg.MaxPort == 0 {
+		cfg.MinPort, cfg.MaxPort = DefaultMinPort, DefaultMaxPort
+	}
+	if cfg.MinPort > cfg.MaxPort {
+		return nil, fmt.Errorf("port range is empty: --min-port %d is above --max-port %d", cfg.MinPort, cfg.MaxPort)
+	}
+	if cfg.BindTunnels == "" {
+		cfg.BindTunnels = "0.0.0.0"
+	}
+	if net.ParseIP(cfg.BindTunnels) == nil {
+		return nil, fmt.Errorf("tunnel bind address %q is not an IP address", cfg.BindTunnels)
+	}
+	if cfg.MaxPendingPerTunnel <= 0 {
+		cfg.MaxPendingPerTunnel = DefaultMaxPendingPerTunnel
+	}
+	if cfg.MaxHandshakes <= 0 {
+		cfg.MaxHandshakes = DefaultMaxHandshakes
+	}
+	if cfg.MaxTunnelsPerIP <= 0 {
+		cfg.MaxTunnelsPerIP = DefaultMaxTunnelsPerIP
+	}
+	if cfg.ClientTimeout <= 0 {
+		cfg.ClientTimeout = DefaultClientTimeout
+	}
+	s := &Server{
+		cfg:              cfg,
+		log:              orDiscard(cfg.Logger),
+		handshakes:       make(chan struct{}, cfg.MaxHandshakes),
+		pending:          make(map[uuid.UUID]*pendingConn),
+		perIP:            make(map[string]int),
+		clock:            realClock{},
+		handshakeTimeout: NetworkTimeout,
+		heartbeat:        HeartbeatInterval,
+		pendingTimeout:   PendingTimeout,
+	}
+	if cfg.Secret != "" {
+		s.auth = newAuthenticator(cfg.Secret)
+	}
+	return s, nil
+}
+
+// ListenAndServe listens on addr (host:port of the control port) and
+// serves until ctx ends.
+func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
+	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on control port: %w", err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve accepts control-port connections on ln until ctx ends, then closes
+// ln and every connection it serves, waits for their goroutines and
+// returns nil. One bad connection never stops it.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	s.log.Info("server listening", "addr", ln.Addr().String())
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+
+	var wg sync.WaitGroup
+	defer s.closePending()
+	defer wg.Wait()
+	var backoff time.Duration
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if isTemporary(err) {
+				// Out of file descriptors, most likely: wait and retry
+				// rather than give up serving.
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.log.Warn("accept failed; retrying", "err", err, "in", backoff)
+				select {
+				case <-time.After(backoff):
+				case <-ctx.Done():
+					return nil
+				}
+				continue
+			}
+			return fmt.Errorf("accept on control port: %w", err)
+		}
+		backoff = 0
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.handleConn(ctx, conn)
+		}()
+	}
+}
+
+// Stats returns a snapshot of the server's counters.
+func (s *Server) Stats() ServerStats {
+	st := ServerStats{
+		Tunnels:  s.tunnels.Load(),
+		Pending:  s.nPend.Load(),
+		Active:   s.traffic.active.Load(),
+		Visitors: s.traffic.total.Load(),
+		BytesIn:  s.traffic.bytesIn.Load(),
+		BytesOut: s.traffic.bytesOut.Load(),
+		Refused:  map[string]int64{},
+	}
+	s.refused.Range(func(k, v any) bool {
+		st.Refused[k.(string)] = v.(*atomic.Int64).Load()
+		return true
+	})
+	return st
+}
+
+func (s *Server) refuse(reason string) {
+	v, ok := s.refused.Load(reason)
+	if !ok {
+		v, _ = s.refused.LoadOrStore(reason, new(atomic.Int64))
+	}
+	v.(*atomic.Int64).Add(1)
+}
+
+// handleConn runs the handshake common to every connection, then serves it
+// as a tunnel (Hello) or a visitor's accept connection (Accept).
+func (s *Server) handleConn(ctx context.Context, conn net.Conn) {
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	log := s.log.With("addr", conn.RemoteAddr().String())
+
+	select {
+	case s.handshakes <- struct{}{}:
+	default:
+		s.refuse("busy")
+		log.Warn("too many handshakes in flight; refusing connection")
+		conn.SetWriteDeadline(time.Now().Add(time.Second))
+		conn.Write(encodeFrame(ServerMessage{Kind: ServerErr, Text: errTextServerBusy}))
+		conn.Close()
+		return
+	}
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			<-s.handshakes
+		}
+	}
+	defer release()
+
+	fr := newFrameReader(conn)
+	if s.auth != nil && !s.serverAuth(conn, fr, log) {
+		conn.Close()
+		return
+	}
+	conn.SetReadDeadline(time.Now().Add(s.handshakeTimeout))
+	msg, err := fr.readClient()
+	if err != nil {
+		// After the handshake, or with no secret, bore answers protocol
+		// errors with silence.
+		s.refuse("protocol")
+		log.Debug("connection closed during handshake", "err", describeReadErr(err))
+		conn.Close()
+		return
+	}
+	conn.SetReadDeadline(time.Time{})
+	release()
+	switch msg.Kind {
+	case ClientHello:
+		s.serveTunnel(ctx, conn, msg.Port, log)
+	case ClientAccept:
+		s.serveAccept(conn, msg.ID, fr.buffered(), log)
+	default:
+		s.refuse("protocol")
+		log.Warn("unexpected authenticate")
+		conn.Close()
+	}
+}
+
+// serverAuth sends a challenge and checks the answer, sending bore's Error
+// frame when it fails.
+func (s *Server) serverAuth(conn net.Conn, fr *frameReader, log *slog.Logger) bool {
+	challenge := uuid.New()
+	conn.SetDeadline(time.Now().Add(s.handshakeTimeout))
+	if _, err := conn.Write(encodeFrame(ServerMessage{Kind: ServerChallenge, ID: challenge})); err != nil {
+		return false
+	}
+	msg, err := fr.readClient()
+	var text string
+	switch {
+	case errors.Is(err, ErrFrameTooLong):
+		text = errTextFrameLength
+	case errors.Is(err, ErrParse):
+		text = errTextParse
+	case isTimeout(err):
+		text = errTextTimeout
+	case err != nil || msg.Kind != ClientAuthenticate:
+		text = errTextSecretRequired
+	case !s.auth.validate(challenge, msg.Answer):
+		text = errTextInvalidSecret
+	default:
+		conn.SetWriteDeadline(time.Time{})
+		return true
+	}
+	if text == errTextInvalidSecret {
+		s.refuse("auth")
+	} else {
+		s.refuse("protocol")
+	}
+	log.Warn("handshake failed", "err", text)
+	conn.Write(encodeFrame(ServerMessage{Kind: ServerErr, Text: text}))
+	return false
+}
+
+// serveTunnel opens a public port for a client and tells it about each
+// visitor until the client goes away.
+func (s *Server) serveTunnel(ctx context.Context, conn net.Conn, port uint16, log *slog.Logger) {
+	defer conn.Close()
+	ip := remoteIP(conn)
+	s.mu.Lock()
+	if s.perIP[ip] >= s.cfg.MaxTunnelsPerIP {
+		s.mu.Unlock()
+		s.refuse("per_ip")
+		log.Warn("refusing tunnel: too many tunnels from this address", "limit", s.cfg.MaxTunnelsPerIP)
+		s.sendError(conn, errTextTooManyTunnels)
+		return
+	}
+	s.perIP[ip]++
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		if s.perIP[ip]--; s.perIP[ip] <= 0 {
+			delete(s.perIP, ip)
+		}
+		s.mu.Unlock()
+	}()
+
+	ln, text := s.listenTunnel(ctx, port)
+	if ln == nil {
+		s.refuse("port")
+		log.Warn("refusing tunnel", "port", port, "err", text)
+		s.sendError(conn, text)
+		return
+	}
+	defer ln.Close()
+	public := uint16(ln.Addr().(*net.TCPAddr).Port)
+	log = log.With("port", public)
+	s.tunnels.Add(1)
+	defer s.tunnels.Add(-1)
+	log.Info("new client")
+	defer log.Info("client gone")
+
+	setUserTimeout(conn, s.cfg.ClientTimeout)
+	write := func(frames ...ServerMessage) bool {
+		var b []byte
+		for _, f := range frames {
+			b = append(b, encodeFrame(f)...)
+		}
+		conn.SetWriteDeadline(time.Now().Add(s.cfg.ClientTimeout))
+		_, err := conn.Write(b)
+		return err == nil
+	}
+	heartbeat := ServerMessage{Kind: ServerHeartbeat}
+	if !write(ServerMessage{Kind: ServerHello, Port: public}, heartbeat) {
+		return
+	}
+
+	visitors := make(chan net.Conn)
+	done := make(chan struct{})
+	defer close(done)
+	go acceptVisitors(ln, visitors, done)
+
+	var tunnelPending atomic.Int64
+	timer := time.NewTimer(s.heartbeat)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+			if !write(heartbeat) {
+				return
+			}
+		case v, ok := <-visitors:
+			if !ok {
+				log.Warn("tunnel listener failed")
+				return
+			}
+			if tunnelPending.Load() >= int64(s.cfg.MaxPendingPerTunnel) {
+				s.refuse("pending")
+				log.Warn("too many visitors waiting; refusing one", "limit", s.cfg.MaxPendingPerTunnel)
+				v.Close()
+				continue
+			}
+			id := s.addPending(v, &tunnelPending, log)
+			log.Debug("new connection", "visitor", v.RemoteAddr().String(), "id", id)
+			if !write(ServerMessage{Kind: ServerConnection, ID: id}, heartbeat) {
+				return
+			}
+		}
+		timer.Reset(s.heartbeat)
+	}
+}
+
+// acceptVisitors hands each visitor on ln to out until ln is closed or done
+// is closed.
+func acceptVisitors(ln net.Listener, out chan<- net.Conn, done <-chan struct{}) {
+	defer close(out)
+	var backoff time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if isTemporary(err) {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				select {
+				case <-time.After(backoff):
+					continue
+				case <-done:
+					return
+				}
+			}
+			return
+		}
+		backoff = 0
+		select {
+		case out <- c:
+		case <-done:
+			c.Close()
+			return
+		}
+	}
+}
+
+// listenTunnel binds the public port for a Hello, or returns bore's error
+// text.
+func (s *Server) listenTunnel(ctx context.Context, port uint16) (net.Listener, string) {
+	lc := new(net.ListenConfig)
+	bind := func(p uint16) (net.Listener, error) {
+		return lc.Listen(ctx, "tcp4", net.JoinHostPort(s.cfg.BindTunnels, strconv.Itoa(int(p))))
+	}
+	if s.cfg.BindTunnels != "0.0.0.0" && net.ParseIP(s.cfg.BindTunnels).To4() == nil {
+		bind = func(p uint16) (net.Listener, error) {
+			return lc.Listen(ctx, "tcp", net.JoinHostPort(s.cfg.BindTunnels, strconv.Itoa(int(p))))
+		}
+	}
+	if port != 0 {
+		if port < s.cfg.MinPort || port > s.cfg.MaxPort {
+			return nil, errTextPortRange
+		}
+		ln, err := bind(port)
+		if err != nil {
+			return nil, bindErrorText(err)
+		}
+		return ln, ""
+	}
+	span := int(s.cfg.MaxPort) - int(s.cfg.MinPort) + 1
+	for range randomPortTries {
+		p := s.cfg.MinPort + uint16(rand.IntN(span))
+		if p == 0 {
+			continue // port 0 would mean "any", outside the range
+		}
+		if ln, err := bind(p); err == nil {
+			return ln, ""
+		}
+	}
+	return nil, errTextNoFreePort
+}
+
+func bindErrorText(err error) string {
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return errTextPortInUse
+	case errors.Is(err, syscall.EACCES), errors.Is(err, os.ErrPermission):
+		return errTextPermission
+	}
+	return errTextBindFailed
+}
+
+func (s *Server) sendError(conn net.Conn, text string) {
+	conn.SetWriteDeadline(time.Now().Add(s.handshakeTimeout))
+	conn.Write(encodeFrame(ServerMessage{Kind: ServerErr, Text: text}))
+}
+
+// addPending stores a visitor under a fresh id until it is accepted or
+// expires.
+func (s *Server) addPending(v net.Conn, tunnelPending *atomic.Int64, log *slog.Logger) uuid.UUID {
+	id := uuid.New()
+	p := &pendingConn{conn: v, tunnel: tunnelPending}
+	s.mu.Lock()
+	s.pending[id] = p
+	p.stop = s.clock.AfterFunc(s.pendingTimeout, func() {
+		if s.takePending(id) != nil {
+			s.refuse("expired")
+			log.Debug("removed stale connection", "id", id)
+			v.Close()
+		}
+	})
+	s.mu.Unlock()
+	tunnelPending.Add(1)
+	s.nPend.Add(1)
+	return id
+}
+
+// takePending removes and returns the visitor stored under id, or nil.
+func (s *Server) takePending(id uuid.UUID) *pendingConn {
+	s.mu.Lock()
+	p := s.pending[id]
+	delete(s.pending, id)
+	s.mu.Unlock()
+	if p != nil {
+		p.tunnel.Add(-1)
+		s.nPend.Add(-1)
+	}
+	return p
+}
+
+// closePending drops every visitor still waiting, at shutdown.
+func (s *Server) closePending() {
+	s.mu.Lock()
+	ids := make([]uuid.UUID, 0, len(s.pending))
+	for id := range s.pending {
+		ids = append(ids, id)
+	}
+	s.mu.Unlock()
+	for _, id := range ids {
+		if p := s.takePending(id); p != nil {
+			p.stop()
+			p.conn.Close()
+		}
+	}
+}
+
+// serveAccept joins a client's accept connection with the visitor it
+// names. Bytes that arrived behind the Accept frame go to the visitor
+// first.
+func (s *Server) serveAccept(conn net.Conn, id uuid.UUID, leftover []byte, log *slog.Logger) {
+	p := s.takePending(id)
+	if p == nil {
+		s.refuse("unknown_id")
+		log.Debug("missing connection", "id", id)
+		conn.Close()
+		return
+	}
+	p.stop()
+	log.Debug("forwarding connection", "id", id)
+	if len(leftover) > 0 {
+		p.conn.SetWriteDeadline(time.Now().Add(s.cfg.ClientTimeout))
+		if _, err := p.conn.Write(leftover); err != nil {
+			conn.Close()
+			p.conn.Close()
+			return
+		}
+		p.conn.SetWriteDeadline(time.Time{})
+	}
+	join(p.conn, conn, &s.traffic)
+}
+
+func remoteIP(c net.Conn) string {
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		return a.IP.String()
+	}
+	host, _, err := net.SplitHostPort(c.RemoteAddr().String())
+	if err != nil {
+		return c.RemoteAddr().String()
+	}
+	return host
+}
+
+// isTemporary reports accept errors worth retrying, such as running out
+// of file descriptors.
+func isTemporary(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM) ||
+		errors.Is(err, syscall.ECONNABORTED)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// describeReadErr words a handshake read error as bore does.
+func describeReadErr(err error) string {
+	switch {
+	case isTimeout(err):
+		return errTextTimeout
+	case errors.Is(err, io.EOF):
+		return "unexpected EOF"
+	}
+	return err.Error()
+}
+
+// clock schedules the expiry of pending visitors; tests replace it.
+type clock interface {
+	AfterFunc(d time.Duration, f func()) (stop func() bool)
+}
+
+type realClock struct{}
+
+func (realClock) AfterFunc(d time.Duration, f func()) func() bool {
+	return time.AfterFunc(d, f).Stop
+}
+
+func orDiscard(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
+}

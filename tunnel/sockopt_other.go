@@ -1,0 +1,12 @@
+//go:build !linux
+
+package tunnel
+
+import (
+	"net"
+	"time"
+)
+
+// setUserTimeout does nothing where TCP_USER_TIMEOUT is not available;
+// keepalive and write deadlines still bound a vanished peer.
+func setUserTimeout(c net.Conn, d time.Duration) {}
