@@ -82,6 +82,10 @@ type Tunnel struct {
 	// false when only counters moved. It must not block.
 	onChange func(state bool)
 	dirty    atomic.Bool
+
+	// Timers, replaceable by tests in this package.
+	heartbeatTimeout time.Duration
+	backoffInitial   time.Duration
 }
 
 // NewTunnel checks cfg and returns a tunnel ready to Run.
@@ -103,6 +107,9 @@ func NewTunnel(cfg ClientConfig) (*Tunnel, error) {
 		localAddr: joinHostPort(cfg.LocalHost, cfg.LocalPort),
 		log:       orDiscard(cfg.Logger),
 		dialer:    cfg.Dialer,
+
+		heartbeatTimeout: heartbeatTimeout,
+		backoffInitial:   backoffInitial,
 	}
 	if t.dialer == nil {
 		t.dialer = &net.Dialer{KeepAlive: keepAlive}
@@ -202,7 +209,7 @@ func (t *Tunnel) Run(ctx context.Context) error {
 	defer cancel()
 
 	bo := &backoff.ExponentialBackOff{
-		InitialInterval:     backoffInitial,
+		InitialInterval:     t.backoffInitial,
 		RandomizationFactor: backoffJitter,
 		Multiplier:          2,
 		MaxInterval:         backoffMax,
@@ -382,9 +389,9 @@ func (t *Tunnel) serve(ctx context.Context, s *session, visitors *sync.WaitGroup
 	stop := context.AfterFunc(ctx, func() { s.conn.Close() })
 	defer stop()
 	defer s.conn.Close()
-	setUserTimeout(s.conn, heartbeatTimeout)
+	setUserTimeout(s.conn, t.heartbeatTimeout)
 	for {
-		s.conn.SetReadDeadline(time.Now().Add(heartbeatTimeout))
+		s.conn.SetReadDeadline(time.Now().Add(t.heartbeatTimeout))
 		msg, err := s.fr.readServer()
 		if err != nil {
 			switch {
