@@ -1,0 +1,280 @@
+package app
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/boretray/bore/app/settings"
+	"github.com/boretray/bore/tunnel"
+)
+
+func openTunnel(id tunnel.TunnelID, local, remote uint16) tunnel.Status {
+	return tunnel.Status{ID: id, Server: "bore.pub", ControlPort: 7835, LocalHost: "localhost",
+		LocalPort: local, State: tunnel.StateOpen, RemotePort: remote}
+}
+
+func baseModel() Model {
+	return Model{
+		Version:         "1.2.3",
+		Settings:        settings.Default(),
+		Reach:           map[string]Reach{},
+		StopAfter:       map[tunnel.TunnelID]time.Duration{},
+		FavoriteTunnels: map[string]tunnel.TunnelID{},
+	}
+}
+
+func labels(entries []MenuEntry) []string {
+	var out []string
+	for _, e := range entries {
+		if e.Separator {
+			out = append(out, "---")
+			continue
+		}
+		out = append(out, e.Label)
+	}
+	return out
+}
+
+func TestRenderStatusAndIcon(t *testing.T) {
+	t.Parallel()
+	reconnecting := openTunnel(2, 8000, 41000)
+	reconnecting.State = tunnel.StateReconnecting
+	failed := tunnel.Status{ID: 3, Server: "bore.pub", LocalPort: 22, State: tunnel.StateFailed, Reason: "wrong secret"}
+	connecting := tunnel.Status{ID: 4, Server: "example.com", LocalPort: 22, State: tunnel.StateConnecting}
+	tests := []struct {
+		name    string
+		tunnels []tunnel.Status
+		status  string
+		icon    IconKind
+	}{
+		{"none", nil, "No active tunnels", IconIdle},
+		{"one_open", []tunnel.Status{openTunnel(1, 3000, 41234)}, "1 tunnel active", IconActive},
+		{"two_open", []tunnel.Status{openTunnel(1, 3000, 41234), openTunnel(2, 8000, 41235)}, "2 tunnels active", IconActive},
+		{"reconnecting", []tunnel.Status{openTunnel(1, 3000, 41234), reconnecting}, "Reconnecting to bore.pub…", IconTrouble},
+		{"failed_only", []tunnel.Status{failed}, "1 tunnel failed", IconTrouble},
+		{"connecting", []tunnel.Status{connecting}, "Connecting to example.com…", IconActive},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m := baseModel()
+			m.Snapshot.Tunnels = tt.tunnels
+			v := Render(m)
+			st, _ := v.Find("status")
+			if st.Label != tt.status || st.Enabled {
+				t.Errorf("status = %q (enabled %v), want %q disabled", st.Label, st.Enabled, tt.status)
+			}
+			if v.Icon != tt.icon {
+				t.Errorf("icon = %v, want %v", v.Icon, tt.icon)
+			}
+			if !strings.Contains(v.Tooltip, tt.status) {
+				t.Errorf("tooltip %q does not contain %q", v.Tooltip, tt.status)
+			}
+		})
+	}
+}
+
+func TestRenderTopLevelOrder(t *testing.T) {
+	t.Parallel()
+	m := baseModel()
+	m.Snapshot.Tunnels = []tunnel.Status{openTunnel(7, 3000, 41234)}
+	got := strings.Join(labels(Render(m).Menu), " | ")
+	want := "1 tunnel active | localhost:3000 → bore.pub:41234 | --- | Share a port | Favorites | Server | Preferences | --- | Open config folder | About Bore (1.2.3) | Quit"
+	if got != want {
+		t.Errorf("top level:\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestRenderTunnelSubmenu(t *testing.T) {
+	t.Parallel()
+	st := openTunnel(7, 3000, 41234)
+	st.Active, st.BytesIn, st.BytesOut = 3, 1_234_567, 340_000
+	m := baseModel()
+	m.Snapshot.Tunnels = []tunnel.Status{st}
+	m.StopAfter[7] = time.Hour
+	v := Render(m)
+	e, ok := v.Find("tunnel/7")
+	if !ok {
+		t.Fatal("no tunnel entry")
+	}
+	got := strings.Join(labels(e.Children), " | ")
+	want := "Copy address | Copy as URL (http://bore.pub:41234) | Show QR code | 3 connections · ↓ 1.2 MB ↑ 340 KB | Stop after | Save as favorite | Stop"
+	if got != want {
+		t.Errorf("submenu:\n got %s\nwant %s", got, want)
+	}
+	if s, _ := v.Find("tunnel/7/stats"); s.Enabled {
+		t.Error("stats line is enabled, want disabled")
+	}
+	for id, want := range map[string]bool{"tunnel/7/after/15m": false, "tunnel/7/after/1h": true, "tunnel/7/after/never": false} {
+		if e, _ := v.Find(id); e.Checked != want || !e.Checkable {
+			t.Errorf("%s checked = %v (checkable %v), want %v", id, e.Checked, e.Checkable, want)
+		}
+	}
+	if e, _ := v.Find("tunnel/7/url"); e.Intent != (Intent{Kind: IntentCopyURL, Tunnel: 7}) {
+		t.Errorf("url intent = %+v", e.Intent)
+	}
+}
+
+func TestRenderConnectingTunnelCannotBeCopied(t *testing.T) {
+	t.Parallel()
+	m := baseModel()
+	m.Snapshot.Tunnels = []tunnel.Status{{ID: 1, Server: "bore.pub", LocalPort: 3000, State: tunnel.StateConnecting}}
+	v := Render(m)
+	for _, id := range []string{"tunnel/1/copy", "tunnel/1/url", "tunnel/1/qr"} {
+		if e, _ := v.Find(id); e.Enabled {
+			t.Errorf("%s enabled while connecting", id)
+		}
+	}
+	if e, _ := v.Find("tunnel/1"); e.Label != "localhost:3000 → connecting to bore.pub…" {
+		t.Errorf("label = %q", e.Label)
+	}
+}
+
+func TestRenderFailedTunnel(t *testing.T) {
+	t.Parallel()
+	m := baseModel()
+	m.Snapshot.Tunnels = []tunnel.Status{{ID: 4, Server: "bore.pub", LocalPort: 3000, State: tunnel.StateFailed,
+		Reason: "the server refused the secret: check it in the Server menu"}}
+	v := Render(m)
+	e, _ := v.Find("tunnel/4")
+	got := strings.Join(labels(e.Children), " | ")
+	if want := "the server refused the secret: check it in the Server menu | Dismiss"; got != want {
+		t.Errorf("failed submenu = %q, want %q", got, want)
+	}
+	if d, _ := v.Find("tunnel/4/stop"); d.Intent.Kind != IntentStopTunnel || !d.Enabled {
+		t.Errorf("dismiss = %+v", d)
+	}
+}
+
+func TestRenderSharePorts(t *testing.T) {
+	t.Parallel()
+	m := baseModel()
+	m.Ports = []Port{{Port: 8000, Addr: "::", Process: "python3"}, {Port: 3000, Addr: "127.0.0.1", Process: "node"},
+		{Port: 8000, Addr: "0.0.0.0"}, {Port: 5432, Addr: "10.0.0.2"}}
+	v := Render(m)
+	e, _ := v.Find("share")
+	got := strings.Join(labels(e.Children), " | ")
+	if want := "3000 — node | 5432 | 8000 — python3 | Other port…"; got != want {
+		t.Errorf("share = %q, want %q", got, want)
+	}
+	if p, _ := v.Find("share/port/5432"); p.Intent != (Intent{Kind: IntentSharePort, Host: "10.0.0.2", Port: 5432}) {
+		t.Errorf("intent = %+v", p.Intent)
+	}
+	if p, _ := v.Find("share/port/3000"); p.Intent.Host != "localhost" {
+		t.Errorf("loopback port host = %q, want localhost", p.Intent.Host)
+	}
+	empty := Render(baseModel())
+	e, _ = empty.Find("share")
+	if got, want := strings.Join(labels(e.Children), " | "), "No listening ports found | Other port…"; got != want {
+		t.Errorf("empty share = %q, want %q", got, want)
+	}
+}
+
+func TestRenderServers(t *testing.T) {
+	t.Parallel()
+	m := baseModel()
+	m.Settings.Servers = append(m.Settings.Servers, settings.Server{Host: "tunnel.example.com", ControlPort: 7000, Secret: "hunter2"},
+		settings.Server{Host: "down.example.com"})
+	m.Settings.CurrentServer = "tunnel.example.com:7000"
+	m.Reach["bore.pub"] = Reach{RTT: 42 * time.Millisecond}
+	m.Reach["down.example.com"] = Reach{Err: "connection refused"}
+	v := Render(m)
+	e, _ := v.Find("server")
+	got := strings.Join(labels(e.Children), " | ")
+	if want := "bore.pub · 42 ms | tunnel.example.com:7000 | down.example.com · unreachable | Add server… | Remove"; got != want {
+		t.Errorf("servers = %q, want %q", got, want)
+	}
+	if s, _ := v.Find("server/tunnel.example.com:7000"); !s.Checked {
+		t.Error("current server not checked")
+	}
+	if s, _ := v.Find("server/bore.pub"); s.Checked {
+		t.Error("other server checked")
+	}
+	if strings.Contains(dump(v.Menu), "hunter2") {
+		t.Error("the secret shows in the menu")
+	}
+	one := Render(baseModel())
+	if r, _ := one.Find("server/remove"); r.Enabled {
+		t.Error("the only server can be removed")
+	}
+}
+
+func dump(entries []MenuEntry) string {
+	var b strings.Builder
+	for _, e := range entries {
+		b.WriteString(e.Label + "\n" + e.Intent.Name + e.Intent.Host + "\n")
+		b.WriteString(dump(e.Children))
+	}
+	return b.String()
+}
+
+func TestRenderFavorites(t *testing.T) {
+	t.Parallel()
+	m := baseModel()
+	m.Settings.Favorites = []settings.Favorite{
+		{Name: "web", LocalPort: 3000, Server: "bore.pub", RemotePort: 41234},
+		{LocalPort: 8000, Server: "bore.pub"},
+	}
+	m.Settings.Normalize()
+	m.Snapshot.Tunnels = []tunnel.Status{openTunnel(9, 3000, 41234)}
+	m.FavoriteTunnels[FavoriteKey(m.Settings.Favorites[0])] = 9
+	v := Render(m)
+	e, _ := v.Find("favorites")
+	got := strings.Join(labels(e.Children), " | ")
+	if want := "web — localhost:3000 → bore.pub:41234 | localhost:8000 → bore.pub | Start favorites at launch | Remove"; got != want {
+		t.Errorf("favorites = %q, want %q", got, want)
+	}
+	if !e.Children[0].Checked || e.Children[1].Checked {
+		t.Errorf("checked = %v, %v; want true, false", e.Children[0].Checked, e.Children[1].Checked)
+	}
+	if s, _ := v.Find("tunnel/9/save"); s.Enabled || s.Label != "Saved as favorite" {
+		t.Errorf("save entry = %+v, want disabled 'Saved as favorite'", s)
+	}
+}
+
+func TestRenderPreferences(t *testing.T) {
+	t.Parallel()
+	m := baseModel()
+	m.Settings.LaunchAtLogin, m.Settings.CopyOnOpen, m.Settings.Notifications, m.Settings.NotifyOnConnection = true, false, true, false
+	v := Render(m)
+	for id, want := range map[string]bool{"prefs/login": true, "prefs/copy": false, "prefs/notify": true, "prefs/notifyconn": false} {
+		e, _ := v.Find(id)
+		if !e.Checkable || e.Checked != want {
+			t.Errorf("%s checked = %v (checkable %v), want %v", id, e.Checked, e.Checkable, want)
+		}
+	}
+}
+
+func TestRenderIDsUnique(t *testing.T) {
+	t.Parallel()
+	m := baseModel()
+	m.Snapshot.Tunnels = []tunnel.Status{openTunnel(1, 3000, 41234), openTunnel(2, 3000, 41235)}
+	m.Ports = []Port{{Port: 3000}, {Port: 8000}}
+	m.Settings.Favorites = []settings.Favorite{{LocalPort: 3000, Server: "bore.pub"}}
+	seen := map[string]bool{}
+	var walk func([]MenuEntry)
+	walk = func(es []MenuEntry) {
+		for _, e := range es {
+			if e.ID == "" || seen[e.ID] {
+				t.Errorf("ID %q empty or repeated", e.ID)
+			}
+			seen[e.ID] = true
+			walk(e.Children)
+		}
+	}
+	walk(Render(m).Menu)
+}
+
+func TestFormatBytes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   int64
+		want string
+	}{{0, "0 B"}, {999, "999 B"}, {1000, "1.0 KB"}, {340_000, "340 KB"}, {1_234_567, "1.2 MB"}, {9_960_000, "10 MB"}, {5e12, "5.0 TB"}}
+	for _, tt := range tests {
+		if got := formatBytes(tt.in); got != tt.want {
+			t.Errorf("formatBytes(%d) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
