@@ -35,3 +35,5 @@ lint: ## gofmt, go vet
 
 clean: ## remove build outputs
 	rm -rf bin dist
+
+-include build/dist.mk
