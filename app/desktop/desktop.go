@@ -6,6 +6,7 @@ package desktop
 import (
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"runtime"
 
@@ -15,6 +16,9 @@ import (
 // CopyText puts s on the clipboard. On Linux this needs xclip or xsel (X11)
 // or wl-copy (Wayland).
 func CopyText(s string) error {
+	if runtime.GOOS == "linux" && os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+		return errors.New("could not copy to the clipboard: no display (neither DISPLAY nor WAYLAND_DISPLAY is set)")
+	}
 	if err := clipboard.WriteAll(s); err != nil {
 		if runtime.GOOS == "linux" {
 			return fmt.Errorf("could not copy to the clipboard: %w (install xclip, xsel or wl-clipboard)", err)

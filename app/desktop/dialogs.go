@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
+	"time"
 	"unicode/utf16"
 )
 
@@ -82,6 +83,9 @@ func (d *Dialogs) run(ctx context.Context, args []string) (string, error) {
 	cmd := exec.CommandContext(ctx, d.path, args...)
 	cmd.Stdout = &stdout
 	cmd.Stderr = &limitedBuffer{max: 4096, buf: &stderr}
+	// If the tool leaves a child holding its output open after being
+	// killed, stop waiting for that output soon after.
+	cmd.WaitDelay = 2 * time.Second
 	err := cmd.Run()
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return "", ctxErr

@@ -19,6 +19,9 @@ func ParsePortEntry(s string) (host string, port uint16, err error) {
 	if s == "" {
 		return "", 0, errors.New("enter a port such as 3000 or localhost:3000")
 	}
+	if i := strings.Index(s, "://"); i >= 0 {
+		return "", 0, fmt.Errorf("%q is not host:port: enter it without %s, like localhost:3000", s, s[:i+3])
+	}
 	if !strings.Contains(s, ":") || isDigits(s) {
 		p, err := parsePort(s)
 		return "", p, err

@@ -1,0 +1,233 @@
+package desktop
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestDialogArgsNeverHoldSecret(t *testing.T) {
+	t.Parallel()
+	const secret = "SECRET-123"
+	for _, tool := range []string{"zenity", "kdialog", "yad", "osascript", "powershell"} {
+		t.Run(tool, func(t *testing.T) {
+			t.Parallel()
+			argv := dialogArgs(tool, true, "Server secret", "Secret for bore.pub:", secret)
+			if len(argv) == 0 {
+				t.Fatalf("dialogArgs(%q) is empty", tool)
+			}
+			joined := strings.Join(argv, "\x00")
+			if tool == "powershell" {
+				joined += decodePS(t, argv[len(argv)-1])
+			}
+			if strings.Contains(joined, secret) {
+				t.Errorf("%s argv holds the secret: %q", tool, argv)
+			}
+			// An entry dialog does carry its initial value.
+			entry := strings.Join(dialogArgs(tool, false, "T", "P", "init-value"), " ")
+			if tool == "powershell" {
+				entry = decodePS(t, dialogArgs(tool, false, "T", "P", "init-value")[3])
+			}
+			if !strings.Contains(entry, "init-value") {
+				t.Errorf("%s entry argv %q lacks the initial value", tool, entry)
+			}
+		})
+	}
+	if got := dialogArgs("unknown", false, "t", "p", ""); got != nil {
+		t.Errorf("dialogArgs(unknown) = %q, want nil", got)
+	}
+}
+
+// decodePS decodes a -EncodedCommand argument.
+func decodePS(t *testing.T, s string) string {
+	t.Helper()
+	b, err := decodeBase64(s)
+	if err != nil {
+		return s
+	}
+	r := make([]rune, 0, len(b)/2)
+	for i := 0; i+1 < len(b); i += 2 {
+		r = append(r, rune(uint16(b[i])|uint16(b[i+1])<<8))
+	}
+	return string(r)
+}
+
+func TestDialogArgsPerTool(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		tool   string
+		secret bool
+		want   []string
+	}{
+		{"zenity", false, []string{"--entry", "--title", "Add port", "--text", "Port:", "--entry-text", "3000"}},
+		{"zenity", true, []string{"--entry", "--title", "Add port", "--text", "Port:", "--hide-text"}},
+		{"kdialog", false, []string{"--title", "Add port", "--inputbox", "Port:", "3000"}},
+		{"kdialog", true, []string{"--title", "Add port", "--password", "Port:"}},
+		{"yad", true, []string{"--entry", "--title", "Add port", "--text", "Port:", "--hide-text"}},
+		{"osascript", false, []string{"-e", `text returned of (display dialog "Port:" with title "Add port" default answer "3000")`}},
+		{"osascript", true, []string{"-e", `text returned of (display dialog "Port:" with title "Add port" default answer "" with hidden answer)`}},
+	}
+	for _, tt := range tests {
+		if got := dialogArgs(tt.tool, tt.secret, "Add port", "Port:", "3000"); !slices.Equal(got, tt.want) {
+			t.Errorf("dialogArgs(%q, secret=%v)\n got %q\nwant %q", tt.tool, tt.secret, got, tt.want)
+		}
+	}
+	if got := appleString(`say "hi" \o/`); got != `"say \"hi\" \\o/"` {
+		t.Errorf("appleString = %s", got)
+	}
+	if got := psString("it's"); got != "'it''s'" {
+		t.Errorf("psString = %s", got)
+	}
+}
+
+func TestFindDialogs(t *testing.T) {
+	t.Parallel()
+	have := func(names ...string) func(string) (string, error) {
+		return func(n string) (string, error) {
+			if slices.Contains(names, n) {
+				return "/usr/bin/" + n, nil
+			}
+			return "", errors.New("not found")
+		}
+	}
+	tests := []struct {
+		goos  string
+		found []string
+		want  string
+	}{
+		{"linux", []string{"zenity", "kdialog", "yad"}, "zenity"},
+		{"linux", []string{"kdialog", "yad"}, "kdialog"},
+		{"linux", []string{"yad"}, "yad"},
+		{"linux", nil, ""},
+		{"freebsd", []string{"zenity"}, "zenity"},
+		{"darwin", []string{"osascript", "zenity"}, "osascript"},
+		{"windows", []string{"pwsh"}, "powershell"},
+		{"windows", []string{"zenity"}, ""},
+	}
+	for _, tt := range tests {
+		if got := findDialogs(tt.goos, have(tt.found...)).Available(); got != tt.want {
+			t.Errorf("findDialogs(%s, %v).Available() = %q, want %q", tt.goos, tt.found, got, tt.want)
+		}
+	}
+}
+
+func TestNoDialogTool(t *testing.T) {
+	t.Parallel()
+	d := &Dialogs{}
+	if _, err := d.Entry(context.Background(), "t", "p", ""); !errors.Is(err, ErrNoDialogTool) {
+		t.Errorf("Entry with no tool = %v, want ErrNoDialogTool", err)
+	}
+	if _, err := d.Password(context.Background(), "t", "p"); !errors.Is(err, ErrNoDialogTool) {
+		t.Errorf("Password with no tool = %v, want ErrNoDialogTool", err)
+	}
+}
+
+// fakeZenity writes a zenity stand-in into a new directory. It records its
+// arguments in the returned argv file and then runs body.
+func fakeZenity(t *testing.T, body string) (dir, argvFile string) {
+	t.Helper()
+	if runtime.GOOS == "windows" {
+		t.Skip("shell script fake")
+	}
+	dir = t.TempDir()
+	argvFile = filepath.Join(dir, "argv")
+	script := "#!/bin/sh\nprintf '%s\\n' \"$@\" > '" + argvFile + "'\n" + body + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "zenity"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir, argvFile
+}
+
+func TestDialogsWithFakeZenity(t *testing.T) {
+	const secret = "pa ss'word\"$x"
+	tests := []struct {
+		name    string
+		body    string
+		call    func(*Dialogs) (string, error)
+		want    string
+		wantErr error
+		errText string
+	}{
+		{
+			name: "entry",
+			body: `printf '%s\n' "localhost:3000"`,
+			call: func(d *Dialogs) (string, error) { return d.Entry(context.Background(), "Add", "Port:", "3000") },
+			want: "localhost:3000",
+		},
+		{
+			name: "entry_keeps_inner_spaces",
+			body: `printf '  a b  \n'`,
+			call: func(d *Dialogs) (string, error) { return d.Entry(context.Background(), "Add", "Port:", "") },
+			want: "  a b  ",
+		},
+		{
+			name: "password_from_stdout",
+			body: `cat <<'EOF'
+` + secret + `
+EOF`,
+			call: func(d *Dialogs) (string, error) { return d.Password(context.Background(), "Secret", "Secret:") },
+			want: secret,
+		},
+		{
+			name:    "cancel",
+			body:    "exit 1",
+			call:    func(d *Dialogs) (string, error) { return d.Entry(context.Background(), "Add", "Port:", "") },
+			wantErr: ErrCancelled,
+		},
+		{
+			name:    "timeout_is_cancel",
+			body:    "exit 5",
+			call:    func(d *Dialogs) (string, error) { return d.Password(context.Background(), "S", "S:") },
+			wantErr: ErrCancelled,
+		},
+		{
+			name:    "tool_fails",
+			body:    "echo 'cannot open display' >&2; exit 255",
+			call:    func(d *Dialogs) (string, error) { return d.Entry(context.Background(), "Add", "Port:", "") },
+			errText: "cannot open display",
+		},
+		{
+			name: "context_cancelled",
+			body: "exit 0",
+			call: func(d *Dialogs) (string, error) {
+				ctx, cancel := context.WithCancel(context.Background())
+				cancel()
+				return d.Entry(ctx, "Add", "Port:", "")
+			},
+			wantErr: context.Canceled,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, argvFile := fakeZenity(t, tt.body)
+			t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+			d := NewDialogs()
+			if d.Available() != "zenity" || d.path != filepath.Join(dir, "zenity") {
+				t.Fatalf("NewDialogs picked %q at %q, want the fake zenity", d.Available(), d.path)
+			}
+			got, err := tt.call(d)
+			switch {
+			case tt.wantErr != nil:
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("error = %v, want %v", err, tt.wantErr)
+				}
+			case tt.errText != "":
+				if err == nil || !strings.Contains(err.Error(), tt.errText) {
+					t.Fatalf("error = %v, want one containing %q", err, tt.errText)
+				}
+			default:
+				if err != nil || got != tt.want {
+					t.Fatalf("got %q, %v; want %q", got, err, tt.want)
+				}
+			}
+			if argv, err := os.ReadFile(argvFile); err == nil && strings.Contains(string(argv), "pa ss") {
+				t.Errorf("the secret reached the command line: %q", argv)
+			}
+		})
+	}
+}
