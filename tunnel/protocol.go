@@ -188,7 +188,7 @@ func (m *ClientMessage) UnmarshalJSON(data []byte) error {
 // UnmarshalJSON decodes a server message, accepting what serde accepts and
 // refusing what it refuses.
 func (m *ServerMessage) UnmarshalJSON(data []byte) error {
-	data = bytes.TrimSpace(data)
+	data = bytes.Trim(data, jsonSpace)
 	if len(data) > 0 && data[0] == '"' {
 		var s string
 		if err := json.Unmarshal(data, &s); err != nil {
@@ -282,8 +282,19 @@ func parseUUID(value []byte) (uuid.UUID, error) {
 	if err := json.Unmarshal(value, &s); err != nil {
 		return uuid.UUID{}, err
 	}
+	// uuid.Parse is laxer than the uuid crate: it takes any two characters
+	// around a braced UUID and "urn:uuid:" in any case.
+	switch {
+	case len(s) == 38 && (s[0] != '{' || s[37] != '}'),
+		len(s) == 45 && s[:9] != "urn:uuid:":
+		return uuid.UUID{}, fmt.Errorf("invalid UUID %q", s)
+	}
 	return uuid.Parse(s)
 }
+
+// jsonSpace is the whitespace JSON allows around tokens; bytes.TrimSpace
+// would also strip Unicode spaces, which serde_json refuses.
+const jsonSpace = " \t\r\n"
 
 // encodeFrame returns m's JSON followed by the NUL delimiter.
 func encodeFrame(m json.Marshaler) []byte {
