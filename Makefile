@@ -24,7 +24,7 @@ test: ## run every test with the race detector (fuzz targets run on their seeds)
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 bench: build ## measure the tunnel against a direct loopback connection
-	@echo "bench: not yet"
+	$(GO) run ./tunnel/tunnelbench -bore $(BIN) $(BENCHFLAGS)
 
 fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	@echo "fuzz: not yet"

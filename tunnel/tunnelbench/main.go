@@ -1,0 +1,350 @@
+// Command tunnelbench measures a bore tunnel against a direct loopback
+// connection: bulk throughput both ways, connection setup, small-message
+// round trips, and thousands of simultaneous connections with the memory
+// and CPU they cost. It runs "bore server" and "bore local" as real
+// processes on 127.0.0.1 and prints one table with the ratios and the
+// floors the tunnel must meet. "make bench" builds bore and runs it.
+//
+// Usage:
+//
+//	tunnelbench [-bore bin/bore] [-quick] [flags]
+//
+// It exits 0 when the measurements ran, whether or not a floor was met
+// (the table says PASS or FAIL), and 1 when they could not run.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// config is what one run measures.
+type config struct {
+	bore     string // path to the bore binary
+	bulk     int64  // bytes per bulk transfer
+	rounds   int    // bulk transfers per direction and path
+	setups   int    // connection setups timed per path
+	pings    int    // round trips timed per path
+	conns    int    // simultaneous connections through the tunnel
+	inflight int    // dials in flight while opening them
+	nofile   uint64 // open-file limit to raise to
+}
+
+// Floors the tunnel must meet.
+const (
+	floorBulk       = 0.35 // × direct throughput, each direction
+	floorSetupP50   = 6.0  // × direct p50
+	floorRSSPerConn = 40   // KiB per connection, server + client
+)
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("tunnelbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg config
+	quick := fs.Bool("quick", false, "a small run that checks the benchmark works (10 MB, 50 connections)")
+	fs.StringVar(&cfg.bore, "bore", "bin/bore", "path to the bore binary to measure")
+	fs.Int64Var(&cfg.bulk, "bulk", 1<<30, "bytes per bulk transfer")
+	fs.IntVar(&cfg.rounds, "rounds", 3, "bulk transfers per direction; the median counts")
+	fs.IntVar(&cfg.setups, "setups", 1000, "connection setups to time")
+	fs.IntVar(&cfg.pings, "pings", 5000, "64-byte round trips to time")
+	fs.IntVar(&cfg.conns, "conns", 5000, "simultaneous connections through the tunnel")
+	fs.IntVar(&cfg.inflight, "inflight", 200, "dials in flight while opening the connections")
+	fs.Uint64Var(&cfg.nofile, "nofile", 200000, "open-file limit (RLIMIT_NOFILE) to raise to, for this program and bore")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if *quick {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		for name, p := range map[string]*int{"rounds": &cfg.rounds, "setups": &cfg.setups, "pings": &cfg.pings, "conns": &cfg.conns} {
+			if !set[name] {
+				*p = map[string]int{"rounds": 1, "setups": 50, "pings": 200, "conns": 50}[name]
+			}
+		}
+		if !set["bulk"] {
+			cfg.bulk = 10_000_000
+		}
+	}
+	if cfg.bulk < 1 || cfg.rounds < 1 || cfg.setups < 1 || cfg.pings < 1 || cfg.conns < 1 || cfg.inflight < 1 {
+		fmt.Fprintln(stderr, "tunnelbench: -bulk, -rounds, -setups, -pings, -conns and -inflight must be at least 1")
+		return 2
+	}
+	res, err := measure(ctx, cfg, stdout, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "tunnelbench: %v\n", err)
+		return 1
+	}
+	res.print(stdout)
+	return 0
+}
+
+// results is everything one run measured.
+type results struct {
+	cfg                 config
+	upTunnel, upDirect  float64 // MB/s, median of rounds
+	dnTunnel, dnDirect  float64
+	setupTunnel         [2]time.Duration // p50, p99
+	setupDirect         [2]time.Duration
+	pingTunnel          [2]time.Duration
+	pingDirect          [2]time.Duration
+	many                manyResult
+	cpuPerGiB           float64 // seconds, server + client
+	cpuTotal            time.Duration
+	movedBytes          int64
+	rssServer, rssLocal int64 // at the end of the run
+}
+
+// measure runs every measurement and returns the numbers.
+func measure(ctx context.Context, cfg config, stdout, stderr io.Writer) (*results, error) {
+	// Each forwarded connection holds two sockets and, while its bytes
+	// are spliced, two pipes in each of the server and the client.
+	limit, err := raiseFileLimit(cfg.nofile)
+	if err != nil {
+		fmt.Fprintf(stderr, "tunnelbench: warning: %v\n", err)
+	}
+	version, err := exec.CommandContext(ctx, cfg.bore, "--version").Output()
+	if err != nil {
+		return nil, fmt.Errorf("run %s --version: %w; run \"make build\" first", cfg.bore, err)
+	}
+	fmt.Fprintf(stdout, "%s on %s/%s, %d CPUs, %s; open-file limit %d\n",
+		strings.TrimSpace(string(version)), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), limit)
+	fmt.Fprintf(stdout, "bulk %s x %d per direction, %d setups, %d round trips, %d connections (%d dials in flight)\n\n",
+		size(cfg.bulk), cfg.rounds, cfg.setups, cfg.pings, cfg.conns, cfg.inflight)
+
+	svc, err := startService()
+	if err != nil {
+		return nil, err
+	}
+	defer svc.Close()
+	srv, cli, public, err := startTunnel(ctx, cfg.bore, svc.Port())
+	if err != nil {
+		return nil, err
+	}
+	defer srv.stop()
+	defer cli.stop()
+	pids := []int{srv.pid(), cli.pid()}
+	direct := svc.Addr()
+	progress := func(format string, a ...any) { fmt.Fprintf(stderr, "  "+format+"\n", a...) }
+	progress("service %s, tunnel %s (server pid %d, client pid %d)", direct, public, srv.pid(), cli.pid())
+
+	// Warm up both paths: the first connections pay for page faults and
+	// goroutine stacks that later ones reuse.
+	for _, addr := range []string{direct, public} {
+		if _, err := setup(ctx, addr, 20); err != nil {
+			return nil, err
+		}
+	}
+
+	r := &results{cfg: cfg}
+	progress("bulk transfers")
+	var ups, dns, upsT, dnsT []float64
+	mbps := func(d time.Duration) float64 { return float64(cfg.bulk) / 1e6 / d.Seconds() }
+	for range cfg.rounds {
+		d, err := upload(ctx, direct, svc.payload, cfg.bulk)
+		if err != nil {
+			return nil, fmt.Errorf("direct %w", err)
+		}
+		ups = append(ups, mbps(d))
+		d, err = download(ctx, direct, cfg.bulk)
+		if err != nil {
+			return nil, fmt.Errorf("direct %w", err)
+		}
+		dns = append(dns, mbps(d))
+
+		cpu0, err := cpuSum(pids)
+		if err != nil {
+			return nil, err
+		}
+		d, err = upload(ctx, public, svc.payload, cfg.bulk)
+		if err != nil {
+			return nil, fmt.Errorf("tunnel %w", err)
+		}
+		upsT = append(upsT, mbps(d))
+		d, err = download(ctx, public, cfg.bulk)
+		if err != nil {
+			return nil, fmt.Errorf("tunnel %w", err)
+		}
+		dnsT = append(dnsT, mbps(d))
+		cpu1, err := cpuSum(pids)
+		if err != nil {
+			return nil, err
+		}
+		r.cpuTotal += cpu1 - cpu0
+		r.movedBytes += 2 * cfg.bulk
+	}
+	r.upDirect, r.dnDirect, r.upTunnel, r.dnTunnel = median(ups), median(dns), median(upsT), median(dnsT)
+	r.cpuPerGiB = r.cpuTotal.Seconds() / (float64(r.movedBytes) / (1 << 30))
+
+	progress("connection setup")
+	for _, m := range []struct {
+		addr string
+		dst  *[2]time.Duration
+	}{{direct, &r.setupDirect}, {public, &r.setupTunnel}} {
+		ds, err := setup(ctx, m.addr, cfg.setups)
+		if err != nil {
+			return nil, err
+		}
+		*m.dst = [2]time.Duration{percentile(ds, 50), percentile(ds, 99)}
+	}
+
+	progress("64-byte round trips")
+	for _, m := range []struct {
+		addr string
+		dst  *[2]time.Duration
+	}{{direct, &r.pingDirect}, {public, &r.pingTunnel}} {
+		ds, err := pingPong(ctx, m.addr, cfg.pings)
+		if err != nil {
+			return nil, err
+		}
+		*m.dst = [2]time.Duration{percentile(ds, 50), percentile(ds, 99)}
+	}
+
+	progress("%d simultaneous connections", cfg.conns)
+	if r.many, err = many(ctx, public, cfg.conns, cfg.inflight, pids); err != nil {
+		return nil, err
+	}
+	if r.many.firstErr != nil {
+		progress("first failure: %v", r.many.firstErr)
+	}
+	if r.rssServer, err = rssBytes(srv.pid()); err != nil {
+		return nil, err
+	}
+	if r.rssLocal, err = rssBytes(cli.pid()); err != nil {
+		return nil, err
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("interrupted: %w", ctx.Err())
+	}
+	return r, nil
+}
+
+// row is one line of the results table.
+type row struct {
+	metric         string
+	tunnel, direct string
+	ratio, floor   string
+	result         string // "PASS", "FAIL" or "" when there is no floor
+}
+
+func (r *results) rows() []row {
+	var rows []row
+	ratio := func(t, d float64) (float64, string) {
+		if d == 0 {
+			return math.NaN(), "-"
+		}
+		return t / d, fmt.Sprintf("%.2fx", t/d)
+	}
+	verdict := func(ok bool) string {
+		if ok {
+			return "PASS"
+		}
+		return "FAIL"
+	}
+	for _, b := range []struct {
+		name string
+		t, d float64
+	}{{"bulk up, 1 conn (MB/s)", r.upTunnel, r.upDirect}, {"bulk down, 1 conn (MB/s)", r.dnTunnel, r.dnDirect}} {
+		q, qs := ratio(b.t, b.d)
+		rows = append(rows, row{b.name, fmt.Sprintf("%.0f", b.t), fmt.Sprintf("%.0f", b.d), qs,
+			fmt.Sprintf(">= %.2fx", floorBulk), verdict(q >= floorBulk)})
+	}
+	us := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/float64(time.Microsecond)) }
+	lat := func(name string, t, d [2]time.Duration, p50Floor float64) {
+		q, qs := ratio(float64(t[0]), float64(d[0]))
+		rw := row{name + " p50 (us)", us(t[0]), us(d[0]), qs, "", ""}
+		if p50Floor > 0 {
+			rw.floor, rw.result = fmt.Sprintf("<= %.0fx", p50Floor), verdict(q <= p50Floor)
+		}
+		rows = append(rows, rw)
+		_, qs = ratio(float64(t[1]), float64(d[1]))
+		rows = append(rows, row{name + " p99 (us)", us(t[1]), us(d[1]), qs, "", ""})
+	}
+	lat("setup: connect+1B echo", r.setupTunnel, r.setupDirect, floorSetupP50)
+	lat("64-byte round trip", r.pingTunnel, r.pingDirect, 0)
+
+	n := r.cfg.conns
+	rows = append(rows, row{fmt.Sprintf("%d conns open and echoing", n),
+		fmt.Sprintf("%d", min(r.many.opened, r.many.echoed)), "-", "-", fmt.Sprintf("all %d", n),
+		verdict(r.many.opened == n && r.many.echoed == n)})
+	perConn := float64(r.many.rssWith-r.many.rssBefore) / 1024 / float64(n)
+	rows = append(rows, row{"RSS per conn, server+client (KiB)", fmt.Sprintf("%.1f", perConn), "-", "-",
+		fmt.Sprintf("<= %d", floorRSSPerConn), verdict(perConn <= floorRSSPerConn)})
+	rows = append(rows, row{"CPU per GiB moved, server+client (s)", fmt.Sprintf("%.2f", r.cpuPerGiB), "-", "-", "", ""})
+	return rows
+}
+
+// print writes the table and the details under it.
+func (r *results) print(w io.Writer) {
+	rows := r.rows()
+	head := row{"metric", "tunnel", "direct", "ratio", "floor", "result"}
+	width := [6]int{}
+	for _, rw := range append([]row{head}, rows...) {
+		for i, s := range rw.cells() {
+			width[i] = max(width[i], len(s))
+		}
+	}
+	line := func(rw row) {
+		c := rw.cells()
+		fmt.Fprintf(w, "%-*s  %*s  %*s  %*s  %-*s  %s\n", width[0], c[0], width[1], c[1], width[2], c[2], width[3], c[3], width[4], c[4], c[5])
+	}
+	line(head)
+	fmt.Fprintln(w, strings.Repeat("-", width[0]+width[1]+width[2]+width[3]+width[4]+len("result")+10))
+	failed := 0
+	for _, rw := range rows {
+		line(rw)
+		if rw.result == "FAIL" {
+			failed++
+		}
+	}
+	fmt.Fprintf(w, "\nRSS server+client: %s before, %s with %d connections open; at the end server %s, client %s.\n",
+		size(r.many.rssBefore), size(r.many.rssWith), r.cfg.conns, size(r.rssServer), size(r.rssLocal))
+	fmt.Fprintf(w, "CPU: %.2f s of server+client time for %s through the tunnel.\n", r.cpuTotal.Seconds(), size(r.movedBytes))
+	if r.many.firstErr != nil {
+		fmt.Fprintf(w, "First connection failure: %v\n", r.many.firstErr)
+	}
+	if failed > 0 {
+		fmt.Fprintf(w, "%d floor(s) FAILED.\n", failed)
+	} else {
+		fmt.Fprintln(w, "All floors met.")
+	}
+}
+
+func (rw row) cells() [6]string {
+	return [6]string{rw.metric, rw.tunnel, rw.direct, rw.ratio, rw.floor, rw.result}
+}
+
+// size formats a byte count with a binary unit.
+func size(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// buildBore builds the bore command into a temporary directory.
+func buildBore(t *testing.T) string {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	bin := filepath.Join(t.TempDir(), "bore")
+	cmd := exec.Command(goTool, "build", "-o", bin, "github.com/boretray/bore")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build bore: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestQuickRun runs the whole benchmark in its quick mode against freshly
+// built bore processes, so it keeps working as the tunnel changes. It
+// checks that every measurement ran and that the table is complete, never
+// the numbers: timings depend on the machine.
+func TestQuickRun(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the benchmark reads /proc and runs on Linux only")
+	}
+	bore := buildBore(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"-quick", "-bore", bore, "-nofile", "0"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("run exited %d\nstdout:\n%s\nstderr:\n%s", code, &stdout, &stderr)
+	}
+	out := stdout.String()
+	for _, want := range []string{
+		"bulk up, 1 conn (MB/s)",
+		"bulk down, 1 conn (MB/s)",
+		"setup: connect+1B echo p50 (us)",
+		"setup: connect+1B echo p99 (us)",
+		"64-byte round trip p50 (us)",
+		"64-byte round trip p99 (us)",
+		"RSS per conn, server+client (KiB)",
+		"CPU per GiB moved, server+client (s)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table has no %q row:\n%s", want, out)
+		}
+	}
+	// Correctness, not speed: every connection must get through.
+	if !containsRow(out, "50 conns open and echoing", "50", "PASS") {
+		t.Errorf("not all 50 connections got through:\n%s", out)
+	}
+}
+
+// containsRow reports whether a line of out starts with metric and has
+// all of fields.
+func containsRow(out, metric string, fields ...string) bool {
+	for _, line := range strings.Split(out, "\n") {
+		rest, ok := strings.CutPrefix(line, metric)
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest)
+		all := true
+		for _, want := range fields {
+			found := false
+			for _, g := range f {
+				if g == want {
+					found = true
+				}
+			}
+			all = all && found
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}
+
+func TestParseStat(t *testing.T) {
+	t.Parallel()
+	// A command name with spaces and parentheses, as a process may set.
+	stat := "1234 (bore (x) y) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 5 0 100 0 0"
+	got, err := parseStat(stat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 3250 * time.Millisecond; got != want {
+		t.Errorf("parseStat = %v, want %v (utime 250 + stime 75 ticks)", got, want)
+	}
+	if _, err := parseStat("1234 (bore) S 1"); err == nil {
+		t.Error("parseStat accepted a truncated line")
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	t.Parallel()
+	var ds []time.Duration
+	for i := 100; i >= 1; i-- {
+		ds = append(ds, time.Duration(i))
+	}
+	for _, c := range []struct {
+		p    float64
+		want time.Duration
+	}{{50, 50}, {99, 99}, {100, 100}, {1, 1}} {
+		if got := percentile(ds, c.p); got != c.want {
+			t.Errorf("percentile(1..100, %v) = %v, want %v", c.p, got, c.want)
+		}
+	}
+}
