@@ -26,8 +26,13 @@ test: ## run every test with the race detector (fuzz targets run on their seeds)
 bench: build ## measure the tunnel against a direct loopback connection
 	$(GO) run ./tunnel/tunnelbench -bore $(BIN) $(BENCHFLAGS)
 
-fuzz: ## run each fuzz target for FUZZTIME (default 30s)
-	@echo "fuzz: not yet"
+fuzz: ## run each fuzz target for FUZZTIME (default 30s), one after another
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
 
 lint: ## gofmt, go vet
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }

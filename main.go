@@ -5,17 +5,23 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/boretray/bore/app/cli"
+	"github.com/boretray/bore/app/tray"
+	"github.com/boretray/bore/app/winconsole"
 )
 
 // version is stamped at build time from git describe.
 var version = "dev"
 
 func main() {
+	// On Windows the program is built as a GUI app (no console window for
+	// the tray); from a terminal, the commands still print there.
+	winconsole.Attach()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:])
 	stop()
@@ -23,5 +29,11 @@ func main() {
 }
 
 func run(ctx context.Context, args []string) int {
+	if len(args) == 0 || args[0] == "tray" {
+		return tray.Main(ctx, tray.Options{
+			Version: version,
+			Logger:  cli.NewLogger(os.Stderr, slog.LevelInfo),
+		})
+	}
 	return cli.Run(ctx, args, cli.IO{Getenv: os.Getenv, Stdout: os.Stdout, Stderr: os.Stderr}, version)
 }

@@ -114,3 +114,9 @@ func appendAttr(b *bytes.Buffer, group string, a slog.Attr) {
 	}
 	b.WriteString(s)
 }
+
+// NewLogger returns a logger that writes one readable line per record to w,
+// as the commands do.
+func NewLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(newLineHandler(w, level))
+}
