@@ -7,17 +7,22 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
-// On Linux the socket tables are read from /proc/net/tcp and tcp6 (cheap: a
-// few hundred microseconds), and socket inodes are mapped to processes by
-// reading the /proc/<pid>/fd links, which costs far more, so that is done only
-// when a listening socket appeared that the cache does not know yet.
+// On Linux the listening sockets come from netlink sock_diag (the kernel
+// filters by state), or from /proc/net/tcp and tcp6 when sock_diag is not
+// available. Socket inodes are mapped to processes by reading the
+// /proc/<pid>/fd links, which costs far more, so that is done only when a
+// listening socket appeared that the cache does not know yet.
 
 // listenState is TCP_LISTEN in /proc/net/tcp's "st" column.
 const listenState = "0A"
@@ -39,14 +44,21 @@ type socket struct {
 type cache struct {
 	procRoot string // "/proc" unless a test says otherwise
 	owners   map[uint64]owner
+	// noDiag is set once netlink sock_diag failed; the /proc tables are
+	// used from then on.
+	noDiag bool
 }
 
-// listening reads the socket tables and fills in process names, scanning
-// /proc/*/fd only for inodes it has not seen before.
-func (c *cache) listening(ctx context.Context) ([]Port, error) {
-	root := c.procRoot
-	if root == "" {
-		root = "/proc"
+// sockets lists the listening sockets, through sock_diag when it works
+// and the /proc/net tables otherwise.
+func (c *cache) sockets(root string) ([]socket, error) {
+	if !c.noDiag && c.procRoot == "" {
+		v4, err4 := diagListening(unix.AF_INET)
+		v6, err6 := diagListening(unix.AF_INET6)
+		if err4 == nil && (err6 == nil || errors.Is(err6, unix.EAFNOSUPPORT) || errors.Is(err6, unix.ENOENT)) {
+			return append(v4, v6...), nil
+		}
+		c.noDiag = true
 	}
 	var socks []socket
 	var firstErr error
@@ -64,6 +76,20 @@ func (c *cache) listening(ctx context.Context) ([]Port, error) {
 	}
 	if !found {
 		return nil, fmt.Errorf("could not list listening ports: %w", firstErr)
+	}
+	return socks, nil
+}
+
+// listening lists the listening sockets and fills in process names,
+// scanning /proc/*/fd only for inodes it has not seen before.
+func (c *cache) listening(ctx context.Context) ([]Port, error) {
+	root := c.procRoot
+	if root == "" {
+		root = "/proc"
+	}
+	socks, err := c.sockets(root)
+	if err != nil {
+		return nil, err
 	}
 
 	missing := make(map[uint64]bool)
@@ -104,52 +130,82 @@ func (c *cache) listening(ctx context.Context) ([]Port, error) {
 }
 
 // readTable parses one /proc/net/tcp-format file and returns its listening
-// sockets.
+// sockets. The file is streamed: on a busy machine it can list tens of
+// thousands of sockets (mostly TIME_WAIT), of which only a few listen.
 func readTable(path string, v6 bool) ([]socket, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	return parseTable(data, v6)
+	defer f.Close()
+	return parseTable(f, v6)
 }
 
 // parseTable parses the content of /proc/net/tcp or tcp6. Lines look like
 //
 //	sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
 //	0: 0100007F:0CEA 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 45678 ...
-func parseTable(data []byte, v6 bool) ([]socket, error) {
+//
+// Lines not in LISTEN state are skipped after looking at four fields,
+// without allocating.
+func parseTable(r io.Reader, v6 bool) ([]socket, error) {
 	var out []socket
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
 	first := true
+	var f [10][]byte
 	for sc.Scan() {
 		if first { // header
 			first = false
 			continue
 		}
-		f := strings.Fields(sc.Text())
-		if len(f) < 10 || f[3] != listenState {
+		if !splitFields(sc.Bytes(), f[:]) || string(f[3]) != listenState {
 			continue
 		}
-		hexIP, hexPort, ok := strings.Cut(f[1], ":")
+		hexIP, hexPort, ok := bytes.Cut(f[1], []byte(":"))
 		if !ok {
 			continue
 		}
-		port, err := strconv.ParseUint(hexPort, 16, 16)
+		port, err := strconv.ParseUint(string(hexPort), 16, 16)
 		if err != nil {
 			continue
 		}
-		ip, err := parseHexIP(hexIP, v6)
+		ip, err := parseHexIP(string(hexIP), v6)
 		if err != nil {
 			continue
 		}
-		inode, err := strconv.ParseUint(f[9], 10, 64)
+		inode, err := strconv.ParseUint(string(f[9]), 10, 64)
 		if err != nil {
 			continue
 		}
 		out = append(out, socket{port: uint16(port), addr: ip.String(), inode: inode})
 	}
 	return out, sc.Err()
+}
+
+// splitFields fills dst with the first len(dst) space-separated fields of
+// line, stopping after the state field (index 3) when it is not LISTEN. It
+// reports false when the line has too few fields or is not listening.
+func splitFields(line []byte, dst [][]byte) bool {
+	i := 0
+	for n := range dst {
+		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+			i++
+		}
+		j := i
+		for j < len(line) && line[j] != ' ' && line[j] != '\t' {
+			j++
+		}
+		if j == i {
+			return false
+		}
+		dst[n] = line[i:j]
+		if n == 3 && string(dst[3]) != listenState {
+			return false
+		}
+		i = j
+	}
+	return true
 }
 
 // parseHexIP decodes the kernel's address: 4-byte groups in host (little
@@ -173,37 +229,54 @@ func parseHexIP(s string, v6 bool) (net.IP, error) {
 }
 
 // findOwners walks /proc/<pid>/fd looking for "socket:[inode]" links of the
-// wanted inodes and records their processes in owners. It stops early once
-// every wanted inode is found.
+// wanted inodes and records their processes in owners. Newest processes
+// (highest PIDs) go first, as a new listener usually belongs to a process
+// that just started, and the walk stops once every wanted inode is found.
 func findOwners(ctx context.Context, root string, want map[uint64]bool, owners map[uint64]owner) error {
-	entries, err := os.ReadDir(root)
+	d, err := os.Open(root)
 	if err != nil {
 		return fmt.Errorf("could not list processes: %w", err)
 	}
+	names, err := d.Readdirnames(-1)
+	d.Close()
+	if err != nil {
+		return fmt.Errorf("could not list processes: %w", err)
+	}
+	pids := make([]int, 0, len(names))
+	for _, n := range names {
+		if pid, err := strconv.Atoi(n); err == nil && pid > 0 {
+			pids = append(pids, pid)
+		}
+	}
+	slices.SortFunc(pids, func(a, b int) int { return b - a })
+
 	left := len(want)
-	for _, e := range entries {
+	link := make([]byte, 64)
+	for _, pid := range pids {
 		if left == 0 {
 			return nil
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		pid, err := strconv.ParseInt(e.Name(), 10, 32)
-		if err != nil {
-			continue
-		}
-		fdDir := filepath.Join(root, e.Name(), "fd")
-		fds, err := os.ReadDir(fdDir)
+		pidStr := strconv.Itoa(pid)
+		fdDir := root + "/" + pidStr + "/fd/"
+		f, err := os.Open(fdDir)
 		if err != nil {
 			continue // gone, or another user's
 		}
+		fds, err := f.Readdirnames(-1)
+		f.Close()
+		if err != nil {
+			continue
+		}
 		name := ""
 		for _, fd := range fds {
-			link, err := os.Readlink(filepath.Join(fdDir, fd.Name()))
-			if err != nil || !strings.HasPrefix(link, "socket:[") {
+			n, err := unix.Readlink(fdDir+fd, link)
+			if err != nil || n < len("socket:[]") || string(link[:8]) != "socket:[" || link[n-1] != ']' {
 				continue
 			}
-			ino, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(link, "socket:["), "]"), 10, 64)
+			ino, err := strconv.ParseUint(string(link[8:n-1]), 10, 64)
 			if err != nil || !want[ino] {
 				continue
 			}
@@ -211,7 +284,7 @@ func findOwners(ctx context.Context, root string, want map[uint64]bool, owners m
 				continue
 			}
 			if name == "" {
-				name = processName(root, e.Name())
+				name = processName(root, pidStr)
 			}
 			owners[ino] = owner{pid: int32(pid), name: name}
 			left--

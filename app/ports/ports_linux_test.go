@@ -1,8 +1,8 @@
 package ports
 
 import (
-	"os"
 	"slices"
+	"strconv"
 	"testing"
 )
 
@@ -26,11 +26,7 @@ func TestParseTable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			t.Parallel()
-			data, err := os.ReadFile(tt.file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := parseTable(data, tt.v6)
+			got, err := readTable(tt.file, tt.v6)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -38,5 +34,55 @@ func TestParseTable(t *testing.T) {
 				t.Errorf("parseTable(%s)\n got %+v\nwant %+v", tt.file, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestDiagMatchesProcTables(t *testing.T) {
+	ln, port := listen(t)
+	_ = ln
+	diag, err := (&cache{}).sockets("/proc")
+	if err != nil {
+		t.Fatalf("sockets via sock_diag: %v", err)
+	}
+	proc, err := (&cache{noDiag: true}).sockets("/proc")
+	if err != nil {
+		t.Fatalf("sockets via /proc: %v", err)
+	}
+	key := func(s socket) string {
+		return s.addr + "/" + strconv.Itoa(int(s.port)) + "/" + strconv.FormatUint(s.inode, 10)
+	}
+	set := func(l []socket) map[string]bool {
+		m := make(map[string]bool)
+		for _, s := range l {
+			m[key(s)] = true
+		}
+		return m
+	}
+	d, p := set(diag), set(proc)
+	found := false
+	for _, s := range diag {
+		if s.port == port && s.addr == "127.0.0.1" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("sock_diag did not list our listener on port %d: %+v", port, diag)
+	}
+	// Other tests on the machine may open or close listeners between the
+	// two reads; ours must be in both, and the sets should mostly agree.
+	for k := range d {
+		if !p[k] {
+			t.Logf("only in sock_diag: %s", k)
+		}
+	}
+	for k := range p {
+		if !d[k] {
+			t.Logf("only in /proc: %s", k)
+		}
+	}
+	for _, s := range proc {
+		if s.port == port && !d[key(s)] {
+			t.Errorf("our listener %s is in /proc but not sock_diag", key(s))
+		}
 	}
 }
