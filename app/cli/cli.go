@@ -288,6 +288,7 @@ Options:
       --max-pending <N>          visitors waiting to be accepted, per tunnel [default: 2048]
       --max-handshakes <N>       connections in their handshake at once [default: 8192]
       --max-tunnels-per-ip <N>   tunnels one client address may hold [default: 64]
+      --metrics-addr <HOST:PORT> serve Prometheus metrics at http://HOST:PORT/metrics [default: off]
       --log-level <LEVEL>        debug, info, warn or error [default: info]
   -h, --help                     print help
 `
@@ -297,7 +298,7 @@ func runServer(ctx context.Context, args []string, env IO, version string) int {
 	var (
 		minPort, maxPort, controlPort       uint
 		secret, bindAddr, bindTunnels       string
-		level                               string
+		level, metricsAddr                  string
 		maxPending, maxHandshakes, maxPerIP int
 	)
 	fs.UintVar(&minPort, "min-port", tunnel.DefaultMinPort, "")
@@ -312,6 +313,7 @@ func runServer(ctx context.Context, args []string, env IO, version string) int {
 	fs.IntVar(&maxHandshakes, "max-handshakes", tunnel.DefaultMaxHandshakes, "")
 	fs.IntVar(&maxPerIP, "max-tunnels-per-ip", tunnel.DefaultMaxTunnelsPerIP, "")
 	fs.StringVar(&level, "log-level", "info", "")
+	fs.StringVar(&metricsAddr, "metrics-addr", "", "")
 	pos, ok, code := fs.parse(args)
 	if !ok {
 		return code
@@ -370,6 +372,21 @@ func runServer(ctx context.Context, args []string, env IO, version string) int {
 		return fs.usageError("%v", err)
 	}
 	addr := net.JoinHostPort(bindAddr, strconv.Itoa(int(controlPort)))
+	if metricsAddr != "" {
+		if _, _, err := net.SplitHostPort(metricsAddr); err != nil {
+			return fs.usageError("invalid value %q for --metrics-addr: expected HOST:PORT", metricsAddr)
+		}
+		ctx2, cancel := context.WithCancel(ctx)
+		defer cancel()
+		wait, err := serveMetrics(ctx2, metricsAddr, srv, log)
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "Error: %v\n", err)
+			return ExitRuntime
+		}
+		defer wait()
+		defer cancel()
+		ctx = ctx2
+	}
 	log.Info("bore server starting", "version", version, "ports", fmt.Sprintf("%d-%d", minPort, maxPort), "auth", secret != "")
 	if err := srv.ListenAndServe(ctx, addr); err != nil {
 		msg := err.Error()
