@@ -421,7 +421,7 @@ func TestLocalErrorNotifiedOnce(t *testing.T) {
 		h.snap(st)
 		n := 0
 		for _, nt := range h.notes() {
-			if strings.Contains(nt.body, "nothing is listening on localhost:3000") {
+			if strings.Contains(nt.body, "but nothing is listening on localhost:3000") {
 				n++
 			}
 		}

@@ -12,7 +12,7 @@ import (
 	"github.com/boretray/bore/tunnel"
 )
 
-// StopAfterChoices are the durations offered under "Stop after"; 0 is Never.
+// stopAfterChoices are the durations offered under "Stop after"; 0 is Never.
 var stopAfterChoices = []struct {
 	id    string
 	label string
@@ -226,9 +226,6 @@ func portHost(addr string) string {
 	switch addr {
 	case "", "0.0.0.0", "::", "127.0.0.1", "::1", "*", "localhost":
 		return "localhost"
-	}
-	if strings.HasPrefix(addr, "127.") {
-		return addr
 	}
 	return addr
 }

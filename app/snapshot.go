@@ -45,9 +45,9 @@ func (c *Controller) announce(old tunnel.Status, had bool, st tunnel.Status) {
 		c.alert("Could not share "+local, reason)
 	}
 	if st.LocalError != "" && (!had || old.LocalError == "") {
-		c.alert("Nothing answered on "+local,
-			fmt.Sprintf("A visitor arrived at %s but %s did not answer: %s. Start your service there, then visitors get through.",
-				st.PublicAddr(), local, st.LocalError))
+		c.alert("A visitor was turned away",
+			fmt.Sprintf("A visitor arrived at %s, but %s. Start the service on %s; later visitors will get through.",
+				st.PublicAddr(), st.LocalError, local))
 	}
 	if had && st.Total > old.Total && c.m.Settings.NotifyOnConnection {
 		n := st.Total - old.Total
