@@ -199,6 +199,17 @@ func trayEndToEnd(t *testing.T) {
 		return false, false
 	})
 
+	// The Favorites menu, rebuilt in place, lists it as running.
+	waitFor(t, "the running favorite in the Favorites menu", func() (entry, bool) {
+		favs, ok := find(getLayout(t, menu), func(e entry) bool { return e.label == "Favorites" })
+		if !ok {
+			return entry{}, false
+		}
+		return find(favs.children, func(e entry) bool {
+			return strings.Contains(e.label, ":"+strconv.Itoa(localPort)+" → ") && e.checked
+		})
+	})
+
 	// Quit stops everything: Main returns and the public port closes.
 	quit, ok := find(getLayout(t, menu), func(e entry) bool { return e.label == "Quit" })
 	if !ok {
@@ -410,6 +421,7 @@ type entry struct {
 	label    string
 	enabled  bool
 	visible  bool
+	checked  bool
 	children []entry
 }
 
@@ -444,6 +456,10 @@ func toEntries(vs []dbus.Variant) []entry {
 		}
 		if en, ok := props["enabled"]; ok {
 			e.enabled, _ = en.Value().(bool)
+		}
+		if ts, ok := props["toggle-state"]; ok {
+			n, _ := ts.Value().(int32)
+			e.checked = n == 1
 		}
 		if vis, ok := props["visible"]; ok {
 			e.visible, _ = vis.Value().(bool)
