@@ -150,8 +150,8 @@ func next(t *testing.T, s *Scanner) []Port {
 	select {
 	case l := <-s.Updates():
 		return l
-	case <-time.After(10 * time.Second):
-		t.Fatal("no update from the scanner within 10s")
+	case <-time.After(30 * time.Second):
+		t.Fatal("no update from the scanner within 30s")
 		return nil
 	}
 }
@@ -159,7 +159,7 @@ func next(t *testing.T, s *Scanner) []Port {
 // waitFor reads updates until cond holds.
 func waitFor(t *testing.T, s *Scanner, cond func([]Port) bool) {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(30 * time.Second)
 	for {
 		select {
 		case l := <-s.Updates():
@@ -167,7 +167,7 @@ func waitFor(t *testing.T, s *Scanner, cond func([]Port) bool) {
 				return
 			}
 		case <-deadline:
-			t.Fatalf("condition not met within 10s; current list %+v", s.Current())
+			t.Fatalf("condition not met within 30s; current list %+v", s.Current())
 		}
 	}
 }
