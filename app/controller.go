@@ -444,7 +444,7 @@ func (c *Controller) stopExpired() {
 }
 
 func labelFor(d time.Duration) string {
-	for _, ch := range stopAfterChoices {
+	for _, ch := range stopAfterChoices() {
 		if ch.d == d {
 			return ch.label
 		}

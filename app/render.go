@@ -12,16 +12,21 @@ import (
 	"github.com/boretray/bore/tunnel"
 )
 
-// stopAfterChoices are the durations offered under "Stop after"; 0 is Never.
-var stopAfterChoices = []struct {
+// stopAfterChoice is one duration offered under "Stop after".
+type stopAfterChoice struct {
 	id    string
 	label string
-	d     time.Duration
-}{
-	{"15m", "15 min", 15 * time.Minute},
-	{"1h", "1 h", time.Hour},
-	{"8h", "8 h", 8 * time.Hour},
-	{"never", "Never", 0},
+	d     time.Duration // 0 is Never
+}
+
+// stopAfterChoices returns the durations offered under "Stop after".
+func stopAfterChoices() []stopAfterChoice {
+	return []stopAfterChoice{
+		{"15m", "15 min", 15 * time.Minute},
+		{"1h", "1 h", time.Hour},
+		{"8h", "8 h", 8 * time.Hour},
+		{"never", "Never", 0},
+	}
 }
 
 // maxPortsShown caps "Share a port": a developer machine rarely has more
@@ -173,7 +178,7 @@ func tunnelEntry(m Model, st tunnel.Status) MenuEntry {
 	}
 	chosen := m.StopAfter[tid]
 	var stopAfter []MenuEntry
-	for _, c := range stopAfterChoices {
+	for _, c := range stopAfterChoices() {
 		stopAfter = append(stopAfter, check(id+"/after/"+c.id, c.label, chosen == c.d,
 			Intent{Kind: IntentStopAfter, Tunnel: tid, Duration: c.d}))
 	}
