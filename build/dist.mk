@@ -20,8 +20,12 @@ DIST_LDFLAGS = -s -w -X main.version=$(VERSION)
 
 dist: ## build every installer this Linux machine can make into dist/, with SHA256SUMS
 	rm -rf $(DIST)
-	$(MAKE) --no-print-directory dist-linux dist-windows
-	$(MAKE) --no-print-directory dist-sums
+	@mkdir -p $(WORK)
+	@# Later commits must not change the version half way: pin it for the sub-makes,
+	@# and record it for verify-dist and test-windows.
+	echo '$(VERSION)' > $(WORK)/version
+	$(MAKE) --no-print-directory VERSION='$(VERSION)' dist-linux dist-windows
+	$(MAKE) --no-print-directory VERSION='$(VERSION)' dist-sums
 	@echo "dist: $(PKG_VERSION) ($(VERSION))"; ls -l $(DIST)
 
 dist-linux: $(LINUX_ARCHES:%=$(WORK)/linux-%/bore) $(WORK)/changelog.gz
@@ -79,9 +83,9 @@ dist-check: ## lint packaging files: workflows, .desktop, metainfo, Info.plist, 
 	sh build/windows/test-sign.sh
 
 verify-dist: ## install, run and remove the packages in dist/ (root; changes this system)
-	sh build/verify-dist.sh $(DIST) '$(PKG_VERSION)'
+	sh build/verify-dist.sh $(DIST)
 
 test-windows: ## install, run and uninstall the Windows installers under wine
-	sh build/windows/test-windows.sh $(DIST) '$(PKG_VERSION)'
+	sh build/windows/test-windows.sh $(DIST)
 
 dist-force:
