@@ -7,7 +7,7 @@ BIN      := bin/bore
 FUZZTIME ?= 30s
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test bench fuzz lint clean
+.PHONY: help build run test bench fuzz lint clean soak
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -25,6 +25,9 @@ test: ## run every test with the race detector (fuzz targets run on their seeds)
 
 bench: build ## measure the tunnel against a direct loopback connection
 	$(GO) run ./tunnel/tunnelbench -bore $(BIN) $(BENCHFLAGS)
+
+soak: build ## run bore under steady load for SOAKTIME (default 10m) and check for leaks
+	$(GO) run ./tunnel/soak -bore $(BIN) $(SOAKFLAGS)
 
 fuzz: ## run each fuzz target for FUZZTIME (default 30s), one after another
 	@set -e; for pkg in $$($(GO) list ./...); do \

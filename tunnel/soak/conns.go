@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+)
+
+// runConns holds cfg.conns connections open through one tunnel at once,
+// checks each carries data, and reports what they cost.
+func runConns(ctx context.Context, cfg config) error {
+	n := cfg.conns
+	if n < 1 || cfg.inflight < 1 {
+		return errors.New("-n and -inflight must be at least 1")
+	}
+	// Each connection costs this program two descriptors (visitor and echo
+	// side), the server two and the client two.
+	limit, err := raiseFileLimit(uint64(4*n + 4096))
+	if err != nil {
+		fmt.Fprintf(cfg.out, "warning: %v\n", err)
+	}
+	fmt.Fprintf(cfg.out, "soak conns: %d simultaneous connections, open-file limit %d\n", n, limit)
+
+	srv, ctrl, err := startServer(ctx, cfg.bore, 0)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	echo, err := startEcho()
+	if err != nil {
+		return err
+	}
+	defer echo.close()
+	cli, public, err := startClient(ctx, cfg.bore, "client", ctrl, echo.port())
+	if err != nil {
+		return err
+	}
+	defer cli.stop()
+	if _, err := echoOnce(public, 1, 64); err != nil {
+		return fmt.Errorf("first echo through %s: %w", public, err)
+	}
+	procs := []*proc{srv, cli}
+	report := func(what string) ([]usage, error) {
+		us := make([]usage, len(procs))
+		line := fmt.Sprintf("%-8s", what)
+		for i, p := range procs {
+			u, err := measure(p.pid())
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w; its output:\n%s", p.name, err, p.out.String())
+			}
+			us[i] = u
+			line += fmt.Sprintf(" | %s %s", p.name, u)
+		}
+		fmt.Fprintln(cfg.out, line)
+		return us, nil
+	}
+	before, err := report("idle")
+	if err != nil {
+		return err
+	}
+
+	conns := make([]net.Conn, n)
+	defer func() {
+		for _, c := range conns {
+			if c != nil {
+				c.Close()
+			}
+		}
+	}()
+	var errs errTally
+	// forAll runs f for every connection, cfg.inflight at a time.
+	forAll := func(f func(i int) error) time.Duration {
+		t0 := time.Now()
+		sem := make(chan struct{}, cfg.inflight)
+		var wg sync.WaitGroup
+		for i := range n {
+			if ctx.Err() != nil {
+				break
+			}
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				if err := f(i); err != nil {
+					errs.add(err)
+				}
+			}()
+		}
+		wg.Wait()
+		return time.Since(t0)
+	}
+	took := forAll(func(i int) error {
+		c, err := net.DialTimeout("tcp", public, 10*time.Second)
+		if err != nil {
+			return err
+		}
+		conns[i] = c
+		return ping(c, i)
+	})
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted")
+	}
+	fmt.Fprintf(cfg.out, "opened %d connections in %v (%d failed)\n", n, took.Round(time.Millisecond), errs.total())
+	held, err := report("held")
+	if err != nil {
+		return err
+	}
+	for i, p := range procs {
+		fmt.Fprintf(cfg.out, "  %s: %+.1f MiB (%.1f KiB per connection), %+d fds (%+d sockets), %+d threads\n", p.name,
+			float64(held[i].rss-before[i].rss)/(1<<20), float64(held[i].rss-before[i].rss)/1024/float64(n),
+			held[i].fds-before[i].fds, held[i].sockets-before[i].sockets, held[i].threads-before[i].threads)
+	}
+	if self, err := measure(os.Getpid()); err == nil {
+		fmt.Fprintf(cfg.out, "  soak itself (visitors and echo service): %s\n", self)
+	}
+	// Every connection, all still open, answers again.
+	took = forAll(func(i int) error {
+		if conns[i] == nil {
+			return nil
+		}
+		return ping(conns[i], n+i)
+	})
+	fmt.Fprintf(cfg.out, "pinged all %d again in %v (%d failed in total)\n", n, took.Round(time.Millisecond), errs.total())
+	for i, c := range conns {
+		if c != nil {
+			c.Close()
+			conns[i] = nil
+		}
+	}
+	// The bore processes let go of every connection.
+	deadline := time.Now().Add(60 * time.Second)
+	var after []usage
+	for {
+		if after, err = report("closed"); err != nil {
+			return err
+		}
+		settled := true
+		for i := range procs {
+			if after[i].sockets > before[i].sockets {
+				settled = false
+			}
+		}
+		if settled {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("sockets still held 60 s after every connection closed")
+		}
+		time.Sleep(time.Second)
+	}
+	if k := errs.total(); k > 0 {
+		fmt.Fprint(cfg.out, "errors:\n"+errs.summary())
+		return fmt.Errorf("%d of %d connections failed", k, n)
+	}
+	fmt.Fprintf(cfg.out, "\nsummary: all %d connections were open at once and carried data; every socket was released\n", n)
+	return nil
+}
+
+// ping writes a 16-byte line naming i and reads the echo back.
+func ping(c net.Conn, i int) error {
+	msg := fmt.Appendf(nil, "ping %10d\n", i)
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	defer c.SetDeadline(time.Time{})
+	if _, err := c.Write(msg); err != nil {
+		return err
+	}
+	got := make([]byte, len(msg))
+	if _, err := io.ReadFull(c, got); err != nil {
+		return err
+	}
+	if string(got) != string(msg) {
+		return fmt.Errorf("echo mismatch: sent %q, got %q", msg, got)
+	}
+	return nil
+}
