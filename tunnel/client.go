@@ -86,6 +86,7 @@ type Tunnel struct {
 	// Timers, replaceable by tests in this package.
 	heartbeatTimeout time.Duration
 	backoffInitial   time.Duration
+	backoffMax       time.Duration
 }
 
 // NewTunnel checks cfg and returns a tunnel ready to Run.
@@ -110,6 +111,7 @@ func NewTunnel(cfg ClientConfig) (*Tunnel, error) {
 
 		heartbeatTimeout: heartbeatTimeout,
 		backoffInitial:   backoffInitial,
+		backoffMax:       backoffMax,
 	}
 	if t.dialer == nil {
 		t.dialer = &net.Dialer{KeepAlive: keepAlive}
@@ -212,7 +214,7 @@ func (t *Tunnel) Run(ctx context.Context) error {
 		InitialInterval:     t.backoffInitial,
 		RandomizationFactor: backoffJitter,
 		Multiplier:          2,
-		MaxInterval:         backoffMax,
+		MaxInterval:         t.backoffMax,
 	}
 	bo.Reset()
 	want := t.cfg.RemotePort
