@@ -1,4 +1,5 @@
 #!/bin/sh
+set -e
 # Forget the removed bore-server.service.
 if [ -d /run/systemd/system ]; then
 	systemctl daemon-reload >/dev/null 2>&1 || :
