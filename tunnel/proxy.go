@@ -12,6 +12,13 @@ import (
 // path, so chunking costs one extra system call per chunk, not a copy.
 const copyChunk = 256 << 10
 
+// smallRead is the buffer a copy waits on between bursts. A splice(2)
+// waiting for bytes holds a pipe (two file descriptors) all the while, so
+// thousands of idle connections would run the process out of descriptors;
+// a blocked read holds only this buffer. A read that fills it means a
+// burst is under way, and the copy switches to splice for the next chunk.
+const smallRead = 512
+
 // counters accumulate traffic for one side of a tunnel. The copy path only
 // adds to them; readers sample them off the path.
 type counters struct {
@@ -60,8 +67,14 @@ func pipe(dst, src net.Conn, c *counters, in bool) {
 			n = &c.bytesIn
 		}
 	}
+	buf := make([]byte, smallRead)
 	for {
-		k, err := io.CopyN(dst, src, copyChunk)
+		k, err := readThenWrite(dst, src, buf)
+		if err == nil && k == int64(len(buf)) {
+			var more int64
+			more, err = io.CopyN(dst, src, copyChunk)
+			k += more
+		}
 		if n != nil && k > 0 {
 			n.Add(k)
 			if c.onBytes != nil {
@@ -80,4 +93,21 @@ func pipe(dst, src net.Conn, c *counters, in bool) {
 		src.Close()
 		return
 	}
+}
+
+// readThenWrite waits for bytes on src, reads at most len(buf) of them and
+// writes them to dst. A read error, io.EOF included, is returned only when
+// nothing was read.
+func readThenWrite(dst, src net.Conn, buf []byte) (int64, error) {
+	k, err := src.Read(buf)
+	if k == 0 {
+		if err == nil {
+			err = io.ErrNoProgress
+		}
+		return 0, err
+	}
+	if _, werr := dst.Write(buf[:k]); werr != nil {
+		return 0, werr
+	}
+	return int64(k), nil
 }
