@@ -111,6 +111,7 @@ type results struct {
 	many                manyResult
 	cpuPerGiB           float64 // seconds, server + client
 	cpuTotal            time.Duration
+	cpuPerSetup         time.Duration // server + client
 	movedBytes          int64
 	rssServer, rssLocal int64 // at the end of the run
 }
@@ -201,9 +202,20 @@ func measure(ctx context.Context, cfg config, stdout, stderr io.Writer) (*result
 		addr string
 		dst  *[2]time.Duration
 	}{{direct, &r.setupDirect}, {public, &r.setupTunnel}} {
+		cpu0, err := cpuSum(pids)
+		if err != nil {
+			return nil, err
+		}
 		ds, err := setup(ctx, m.addr, cfg.setups)
 		if err != nil {
 			return nil, err
+		}
+		cpu1, err := cpuSum(pids)
+		if err != nil {
+			return nil, err
+		}
+		if m.addr == public {
+			r.cpuPerSetup = (cpu1 - cpu0) / time.Duration(cfg.setups)
 		}
 		*m.dst = [2]time.Duration{percentile(ds, 50), percentile(ds, 99)}
 	}
@@ -291,6 +303,7 @@ func (r *results) rows() []row {
 	rows = append(rows, row{"RSS per conn, server+client (KiB)", fmt.Sprintf("%.1f", perConn), "-", "-",
 		fmt.Sprintf("<= %d", floorRSSPerConn), verdict(perConn <= floorRSSPerConn)})
 	rows = append(rows, row{"CPU per GiB moved, server+client (s)", fmt.Sprintf("%.2f", r.cpuPerGiB), "-", "-", "", ""})
+	rows = append(rows, row{"CPU per conn setup, server+client (us)", us(r.cpuPerSetup), "-", "-", "", ""})
 	return rows
 }
 
