@@ -330,7 +330,9 @@ func (s *Server) serverAuth(conn net.Conn, fr *frameReader, log *slog.Logger) bo
 		s.refuse("protocol")
 	}
 	log.Warn("handshake failed", "err", text)
-	conn.Write(encodeFrame(ServerMessage{Kind: ServerErr, Text: text}))
+	// The read deadline may have passed, and it covered writes too: give
+	// the Error frame its own time, or a timed-out client gets no reason.
+	s.sendError(conn, text)
 	return false
 }
 
