@@ -9,6 +9,7 @@ import (
 	"go/token"
 	"io"
 	"net"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -500,8 +501,32 @@ func TestHostileSkipAuthenticate(t *testing.T) {
 // comparison that stops at the first difference.
 func TestHostileValidateIsConstantTime(t *testing.T) {
 	t.Parallel()
+	src, err := os.ReadFile("auth.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range hostileValidateProblems(t, "auth.go", src) {
+		t.Error(p)
+	}
+	// The check itself must catch the usual mistakes.
+	for name, body := range map[string]string{
+		"string ==":   `return answer == a.answer(challenge)`,
+		"bytes.Equal": `got, _ := hex.DecodeString(answer); return bytes.Equal(got, a.mac(challenge))`,
+		"no decode":   `return hmac.Equal([]byte(answer), []byte(a.answer(challenge)))`,
+	} {
+		bad := "package tunnel\nfunc (a *authenticator) validate(challenge uuid.UUID, answer string) bool {\n" + body + "\n}\n"
+		if len(hostileValidateProblems(t, name, []byte(bad))) == 0 {
+			t.Errorf("the check passes a validate that uses %s", name)
+		}
+	}
+}
+
+// hostileValidateProblems lists what makes the validate method in src
+// return sooner for some wrong answers than for others.
+func hostileValidateProblems(t *testing.T, name string, src []byte) []string {
+	t.Helper()
 	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, "auth.go", nil, 0)
+	f, err := parser.ParseFile(fset, name, src, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -512,8 +537,9 @@ func TestHostileValidateIsConstantTime(t *testing.T) {
 		}
 	}
 	if validate == nil {
-		t.Fatal("auth.go has no validate method")
+		return []string{name + " has no validate method"}
 	}
+	var problems []string
 	var constantTime, decodes bool
 	ast.Inspect(validate.Body, func(n ast.Node) bool {
 		switch n := n.(type) {
@@ -532,8 +558,8 @@ func TestHostileValidateIsConstantTime(t *testing.T) {
 			case "hex.DecodeString", "hex.Decode":
 				decodes = true
 			case "bytes.Equal", "bytes.Compare", "strings.EqualFold", "strings.Compare", "reflect.DeepEqual", "slices.Equal":
-				t.Errorf("%s: validate compares with %s.%s, which returns at the first difference",
-					fset.Position(n.Pos()), pkg.Name, sel.Sel.Name)
+				problems = append(problems, fmt.Sprintf("%s: validate compares with %s.%s, which returns at the first difference",
+					fset.Position(n.Pos()), pkg.Name, sel.Sel.Name))
 			}
 		case *ast.BinaryExpr:
 			// Comparing a length with a constant or an error with nil is
@@ -541,16 +567,17 @@ func TestHostileValidateIsConstantTime(t *testing.T) {
 			if n.Op != token.EQL && n.Op != token.NEQ || hostileHarmless(n.X) || hostileHarmless(n.Y) {
 				return true
 			}
-			t.Errorf("%s: validate compares values with %s", fset.Position(n.Pos()), n.Op)
+			problems = append(problems, fmt.Sprintf("%s: validate compares values with %s", fset.Position(n.Pos()), n.Op))
 		}
 		return true
 	})
 	if !constantTime {
-		t.Error("validate calls neither hmac.Equal nor subtle.ConstantTimeCompare")
+		problems = append(problems, "validate calls neither hmac.Equal nor subtle.ConstantTimeCompare")
 	}
 	if !decodes {
-		t.Error("validate does not hex-decode the answer before comparing")
+		problems = append(problems, "validate does not hex-decode the answer before comparing")
 	}
+	return problems
 }
 
 // hostileHarmless reports operands that make a comparison harmless: nil,
