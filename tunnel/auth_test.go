@@ -75,6 +75,7 @@ func capturedPairs(t *testing.T) []authVector {
 	return out
 }
 
+// TestAuthVectors checks the fixed (secret, challenge, answer) vectors.
 func TestAuthVectors(t *testing.T) {
 	t.Parallel()
 	for _, v := range loadAuthVectors(t) {
@@ -112,6 +113,8 @@ func TestAuthCapturedPairs(t *testing.T) {
 	}
 }
 
+// TestAuthValidate checks which answers the server accepts: either case of
+// the full MAC, nothing shorter, longer or not hex.
 func TestAuthValidate(t *testing.T) {
 	t.Parallel()
 	a := newAuthenticator("bore-test-secret")

@@ -192,6 +192,8 @@ var readerKinds = []struct {
 	{"dataerr", iotest.DataErrReader},
 }
 
+// TestFrameReaderMaxLength checks the 256-byte limit, with and without the
+// NUL arriving, however the bytes are split.
 func TestFrameReaderMaxLength(t *testing.T) {
 	t.Parallel()
 	f256, f257 := frameOfLen(256), frameOfLen(257)
@@ -243,6 +245,8 @@ func TestFrameReaderStopsEarly(t *testing.T) {
 	}
 }
 
+// TestFrameReaderPipelinedAndLeftover checks frames that arrive together
+// and keeps the bytes behind the last one for the tunnel.
 func TestFrameReaderPipelinedAndLeftover(t *testing.T) {
 	t.Parallel()
 	in := "{\"Authenticate\":\"ab\"}\x00{\"Hello\":1}\x00\"Heartbeat\"\x00\x00RAW BYTES\x00more"
@@ -271,6 +275,8 @@ func TestFrameReaderPipelinedAndLeftover(t *testing.T) {
 	}
 }
 
+// TestFrameReaderEOF checks an unterminated last frame before EOF is
+// still a frame, as in bore.
 func TestFrameReaderEOF(t *testing.T) {
 	t.Parallel()
 	for _, rk := range readerKinds {
