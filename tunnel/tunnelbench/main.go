@@ -20,16 +20,21 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 )
 
 func main() {
+	if os.Getenv(serviceEnv) == "1" {
+		os.Exit(serveMain(os.Stdin, os.Stdout))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -46,6 +51,7 @@ type config struct {
 	conns    int    // simultaneous connections through the tunnel
 	inflight int    // dials in flight while opening them
 	nofile   uint64 // open-file limit to raise to
+	inproc   bool   // run the local service inside this process
 }
 
 // Floors the tunnel must meet.
@@ -67,6 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.pings, "pings", 5000, "64-byte round trips to time")
 	fs.IntVar(&cfg.conns, "conns", 5000, "simultaneous connections through the tunnel")
 	fs.IntVar(&cfg.inflight, "inflight", 200, "dials in flight while opening the connections")
+	fs.BoolVar(&cfg.inproc, "inproc-service", false, "run the local service in this process instead of a process of its own")
 	fs.Uint64Var(&cfg.nofile, "nofile", 200000, "open-file limit (RLIMIT_NOFILE) to raise to, for this program and bore")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -130,22 +137,40 @@ func measure(ctx context.Context, cfg config, stdout, stderr io.Writer) (*result
 	}
 	fmt.Fprintf(stdout, "%s on %s/%s, %d CPUs, %s; open-file limit %d\n",
 		strings.TrimSpace(string(version)), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), limit)
-	fmt.Fprintf(stdout, "bulk %s x %d per direction, %d setups, %d round trips, %d connections (%d dials in flight)\n\n",
+	fmt.Fprintf(stdout, "bulk %s x %d per direction, %d setups, %d round trips, %d connections (%d dials in flight)\n",
 		size(cfg.bulk), cfg.rounds, cfg.setups, cfg.pings, cfg.conns, cfg.inflight)
-
-	svc, err := startService()
-	if err != nil {
-		return nil, err
+	where := "in a process of its own"
+	if cfg.inproc {
+		where = "inside the benchmark process"
 	}
-	defer svc.Close()
-	srv, cli, public, err := startTunnel(ctx, cfg.bore, svc.Port())
+	fmt.Fprintf(stdout, "direct: benchmark -> local service (%s); tunnel: benchmark -> bore server -> bore local -> local service\n\n", where)
+
+	var direct string
+	if cfg.inproc {
+		svc, err := startService()
+		if err != nil {
+			return nil, err
+		}
+		defer svc.Close()
+		direct = svc.Addr()
+	} else {
+		svc, addr, err := startServiceProcess(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer svc.stop()
+		direct = addr
+	}
+	_, port, _ := net.SplitHostPort(direct)
+	localPort, _ := strconv.Atoi(port)
+	srv, cli, public, err := startTunnel(ctx, cfg.bore, localPort)
 	if err != nil {
 		return nil, err
 	}
 	defer srv.stop()
 	defer cli.stop()
 	pids := []int{srv.pid(), cli.pid()}
-	direct := svc.Addr()
+	payload := make([]byte, bulkChunk)
 	progress := func(format string, a ...any) { fmt.Fprintf(stderr, "  "+format+"\n", a...) }
 	progress("service %s, tunnel %s (server pid %d, client pid %d)", direct, public, srv.pid(), cli.pid())
 
@@ -162,7 +187,7 @@ func measure(ctx context.Context, cfg config, stdout, stderr io.Writer) (*result
 	var ups, dns, upsT, dnsT []float64
 	mbps := func(d time.Duration) float64 { return float64(cfg.bulk) / 1e6 / d.Seconds() }
 	for range cfg.rounds {
-		d, err := upload(ctx, direct, svc.payload, cfg.bulk)
+		d, err := upload(ctx, direct, payload, cfg.bulk)
 		if err != nil {
 			return nil, fmt.Errorf("direct %w", err)
 		}
@@ -177,7 +202,7 @@ func measure(ctx context.Context, cfg config, stdout, stderr io.Writer) (*result
 		if err != nil {
 			return nil, err
 		}
-		d, err = upload(ctx, public, svc.payload, cfg.bulk)
+		d, err = upload(ctx, public, payload, cfg.bulk)
 		if err != nil {
 			return nil, fmt.Errorf("tunnel %w", err)
 		}

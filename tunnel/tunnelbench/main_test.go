@@ -15,6 +15,11 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// The benchmark starts its own binary, this test binary here, as the
+	// local service.
+	if os.Getenv(serviceEnv) == "1" {
+		os.Exit(serveMain(os.Stdin, os.Stdout))
+	}
 	goleak.VerifyTestMain(m)
 }
 

@@ -31,14 +31,26 @@ type proc struct {
 // start runs bore with args. Its output is watched for pattern; the first
 // submatch is delivered on the watcher's found channel.
 func start(bore, name string, pattern *regexp.Regexp, args ...string) (*proc, error) {
+	return startWith(bore, name, pattern, nil, args...)
+}
+
+// startWith is start with extra environment variables (KEY=value).
+func startWith(bin, name string, pattern *regexp.Regexp, env []string, args ...string) (*proc, error) {
 	w := &watcher{pattern: pattern, found: make(chan string, 1)}
-	cmd := exec.Command(bore, args...)
+	cmd := exec.Command(bin, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
+	// The service process exits when this pipe closes.
+	if _, err := cmd.StdinPipe(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
 	cmd.Stdout = w
 	cmd.Stderr = w
 	// Children die with the benchmark, even when it is killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s (%s): %w; run \"make build\" first", name, bore, err)
+		return nil, fmt.Errorf("start %s (%s): %w; run \"make build\" first", name, bin, err)
 	}
 	p := &proc{name: name, cmd: cmd, out: w, done: make(chan struct{})}
 	go func() {

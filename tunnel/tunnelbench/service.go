@@ -1,12 +1,17 @@
 package main
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"os/signal"
+	"regexp"
 	"sync"
+	"syscall"
 )
 
 // The service speaks a one-byte protocol so one local port serves every
@@ -153,4 +158,56 @@ func writeN(w io.Writer, payload []byte, n int64) error {
 		}
 	}
 	return nil
+}
+
+// serviceEnv, set to "1" in the environment, makes the program serve the
+// local service instead of measuring: the benchmark starts itself that way
+// so the service runs in a process of its own, as a real one does.
+const serviceEnv = "TUNNELBENCH_SERVICE"
+
+// serviceReady is the line a service process prints once it listens.
+var serviceReady = regexp.MustCompile(`service listening on \S+:(\d+)`)
+
+// serveMain runs the service until stdin closes (the benchmark exited) or
+// a signal arrives, and returns the exit code.
+func serveMain(stdin io.Reader, stdout io.Writer) int {
+	s, err := startService()
+	if err != nil {
+		fmt.Fprintln(stdout, err)
+		return 1
+	}
+	defer s.Close()
+	fmt.Fprintf(stdout, "service listening on %s\n", s.Addr())
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	eof := make(chan struct{})
+	go func() {
+		io.Copy(io.Discard, stdin)
+		close(eof)
+	}()
+	select {
+	case <-sig:
+	case <-eof:
+	}
+	return 0
+}
+
+// startServiceProcess starts this program again as the service and
+// returns the process and the service's address.
+func startServiceProcess(ctx context.Context) (*proc, string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, "", fmt.Errorf("find this program to start the service: %w", err)
+	}
+	p, err := startWith(exe, "local service", serviceReady, []string{serviceEnv + "=1"})
+	if err != nil {
+		return nil, "", err
+	}
+	port, err := p.wait(ctx)
+	if err != nil {
+		p.stop()
+		return nil, "", err
+	}
+	return p, net.JoinHostPort("127.0.0.1", port), nil
 }
