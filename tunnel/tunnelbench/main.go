@@ -119,6 +119,8 @@ type results struct {
 	cpuPerGiB           float64 // seconds, server + client
 	cpuTotal            time.Duration
 	cpuPerSetup         time.Duration // server + client
+	cpuSetupServer      time.Duration
+	cpuSetupClient      time.Duration
 	movedBytes          int64
 	rssServer, rssLocal int64 // at the end of the run
 }
@@ -227,7 +229,11 @@ func measure(ctx context.Context, cfg config, stdout, stderr io.Writer) (*result
 		addr string
 		dst  *[2]time.Duration
 	}{{direct, &r.setupDirect}, {public, &r.setupTunnel}} {
-		cpu0, err := cpuSum(pids)
+		srv0, err := cpuTime(srv.pid())
+		if err != nil {
+			return nil, err
+		}
+		cli0, err := cpuTime(cli.pid())
 		if err != nil {
 			return nil, err
 		}
@@ -235,12 +241,18 @@ func measure(ctx context.Context, cfg config, stdout, stderr io.Writer) (*result
 		if err != nil {
 			return nil, err
 		}
-		cpu1, err := cpuSum(pids)
+		srv1, err := cpuTime(srv.pid())
+		if err != nil {
+			return nil, err
+		}
+		cli1, err := cpuTime(cli.pid())
 		if err != nil {
 			return nil, err
 		}
 		if m.addr == public {
-			r.cpuPerSetup = (cpu1 - cpu0) / time.Duration(cfg.setups)
+			n := time.Duration(cfg.setups)
+			r.cpuSetupServer, r.cpuSetupClient = (srv1-srv0)/n, (cli1-cli0)/n
+			r.cpuPerSetup = r.cpuSetupServer + r.cpuSetupClient
 		}
 		*m.dst = [2]time.Duration{percentile(ds, 50), percentile(ds, 99)}
 	}
@@ -290,7 +302,7 @@ func (r *results) rows() []row {
 		if d == 0 {
 			return math.NaN(), "-"
 		}
-		return t / d, fmt.Sprintf("%.2fx", t/d)
+		return t / d, fmt.Sprintf("%.3gx", t/d)
 	}
 	verdict := func(ok bool) string {
 		if ok {
@@ -357,7 +369,8 @@ func (r *results) print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "\nRSS server+client: %s before, %s with %d connections open; at the end server %s, client %s.\n",
 		size(r.many.rssBefore), size(r.many.rssWith), r.cfg.conns, size(r.rssServer), size(r.rssLocal))
-	fmt.Fprintf(w, "CPU: %.2f s of server+client time for %s through the tunnel.\n", r.cpuTotal.Seconds(), size(r.movedBytes))
+	fmt.Fprintf(w, "CPU: %.2f s of server+client time for %s through the tunnel; per connection setup, server %.0f us, client %.0f us.\n",
+		r.cpuTotal.Seconds(), size(r.movedBytes), float64(r.cpuSetupServer)/float64(time.Microsecond), float64(r.cpuSetupClient)/float64(time.Microsecond))
 	if r.many.firstErr != nil {
 		fmt.Fprintf(w, "First connection failure: %v\n", r.many.firstErr)
 	}
