@@ -106,6 +106,7 @@ type Server struct {
 	nPend   atomic.Int64
 	traffic counters
 	refused sync.Map // reason -> *atomic.Int64
+	warns   logLimiter
 
 	// Timers, replaceable by tests in this package.
 	clock            clock
@@ -244,6 +245,50 @@ func (s *Server) refuse(reason string) {
 	v.(*atomic.Int64).Add(1)
 }
 
+// refusalLogInterval is the least time between two warnings for the same
+// kind of refusal.
+const refusalLogInterval = time.Second
+
+// warnRefusal logs a refusal at Warn, at most once per refusalLogInterval
+// for each reason, so that a flood of connections does not also flood the
+// log. The line says how many were left out since the last one; Stats and
+// the metrics still count every refusal.
+func (s *Server) warnRefusal(log *slog.Logger, reason, msg string, args ...any) {
+	ok, skipped := s.warns.allow(reason, time.Now())
+	if !ok {
+		return
+	}
+	if skipped > 0 {
+		args = append(args, "skipped_since_last", skipped)
+	}
+	log.Warn(msg, args...)
+}
+
+// logLimiter lets one event per key through each refusalLogInterval and
+// counts the others.
+type logLimiter struct {
+	mu      sync.Mutex
+	last    map[string]time.Time
+	skipped map[string]int
+}
+
+// allow reports whether an event for key may be logged at now, and how many
+// were held back since the last one allowed.
+func (l *logLimiter) allow(key string, now time.Time) (bool, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.last == nil {
+		l.last, l.skipped = map[string]time.Time{}, map[string]int{}
+	}
+	if last, ok := l.last[key]; ok && now.Sub(last) < refusalLogInterval {
+		l.skipped[key]++
+		return false, 0
+	}
+	n := l.skipped[key]
+	l.last[key], l.skipped[key] = now, 0
+	return true, n
+}
+
 // handleConn runs the handshake common to every connection, then serves it
 // as a tunnel (Hello) or a visitor's accept connection (Accept).
 func (s *Server) handleConn(ctx context.Context, conn net.Conn) {
@@ -255,7 +300,7 @@ func (s *Server) handleConn(ctx context.Context, conn net.Conn) {
 	case s.handshakes <- struct{}{}:
 	default:
 		s.refuse("busy")
-		log.Warn("too many handshakes in flight; refusing connection")
+		s.warnRefusal(log, "busy", "too many handshakes in flight; refusing connection")
 		conn.SetWriteDeadline(time.Now().Add(time.Second))
 		conn.Write(encodeFrame(ServerMessage{Kind: ServerErr, Text: errTextServerBusy}))
 		conn.Close()
@@ -294,7 +339,7 @@ func (s *Server) handleConn(ctx context.Context, conn net.Conn) {
 		s.serveAccept(conn, msg.ID, fr.buffered(), log)
 	default:
 		s.refuse("protocol")
-		log.Warn("unexpected authenticate")
+		s.warnRefusal(log, "protocol", "unexpected authenticate")
 		conn.Close()
 	}
 }
@@ -324,12 +369,12 @@ func (s *Server) serverAuth(conn net.Conn, fr *frameReader, log *slog.Logger) bo
 		conn.SetWriteDeadline(time.Time{})
 		return true
 	}
+	reason := "protocol"
 	if text == errTextInvalidSecret {
-		s.refuse("auth")
-	} else {
-		s.refuse("protocol")
+		reason = "auth"
 	}
-	log.Warn("handshake failed", "err", text)
+	s.refuse(reason)
+	s.warnRefusal(log, reason, "handshake failed", "err", text)
 	// The read deadline may have passed, and it covered writes too: give
 	// the Error frame its own time, or a timed-out client gets no reason.
 	s.sendError(conn, text)
@@ -345,7 +390,7 @@ func (s *Server) serveTunnel(ctx context.Context, conn net.Conn, port uint16, lo
 	if s.perIP[ip] >= s.cfg.MaxTunnelsPerIP {
 		s.mu.Unlock()
 		s.refuse("per_ip")
-		log.Warn("refusing tunnel: too many tunnels from this address", "limit", s.cfg.MaxTunnelsPerIP)
+		s.warnRefusal(log, "per_ip", "refusing tunnel: too many tunnels from this address", "limit", s.cfg.MaxTunnelsPerIP)
 		s.sendError(conn, errTextTooManyTunnels)
 		return
 	}
@@ -362,7 +407,7 @@ func (s *Server) serveTunnel(ctx context.Context, conn net.Conn, port uint16, lo
 	ln, text := s.listenTunnel(ctx, port)
 	if ln == nil {
 		s.refuse("port")
-		log.Warn("refusing tunnel", "port", port, "err", text)
+		s.warnRefusal(log, "port", "refusing tunnel", "port", port, "err", text)
 		s.sendError(conn, text)
 		return
 	}
@@ -412,7 +457,7 @@ func (s *Server) serveTunnel(ctx context.Context, conn net.Conn, port uint16, lo
 			}
 			if tunnelPending.Load() >= int64(s.cfg.MaxPendingPerTunnel) {
 				s.refuse("pending")
-				log.Warn("too many visitors waiting; refusing one", "limit", s.cfg.MaxPendingPerTunnel)
+				s.warnRefusal(log, "pending", "too many visitors waiting; refusing one", "limit", s.cfg.MaxPendingPerTunnel)
 				v.Close()
 				continue
 			}
