@@ -807,3 +807,32 @@ func TestHostileTunnelsPerAddress(t *testing.T) {
 		t.Errorf("real tunnel status %+v; it must have stayed open on port %d throughout", st, public)
 	}
 }
+
+// TestHostileRefusalLogLimit checks the limiter behind the server's refusal
+// warnings: one line per reason per interval, and the next line says how
+// many were left out.
+func TestHostileRefusalLogLimit(t *testing.T) {
+	t.Parallel()
+	var l logLimiter
+	t0 := time.Unix(1_700_000_000, 0)
+	steps := []struct {
+		key     string
+		at      time.Duration
+		ok      bool
+		skipped int
+	}{
+		{"pending", 0, true, 0},
+		{"pending", refusalLogInterval / 2, false, 0},
+		{"auth", refusalLogInterval / 2, true, 0}, // reasons are separate
+		{"pending", refusalLogInterval - 1, false, 0},
+		{"pending", refusalLogInterval, true, 2},
+		{"pending", 3 * refusalLogInterval, true, 0},
+		{"auth", 3 * refusalLogInterval, true, 0},
+	}
+	for i, s := range steps {
+		ok, skipped := l.allow(s.key, t0.Add(s.at))
+		if ok != s.ok || skipped != s.skipped {
+			t.Errorf("step %d (%s at %v): allow = %v, %d; want %v, %d", i, s.key, s.at, ok, skipped, s.ok, s.skipped)
+		}
+	}
+}
