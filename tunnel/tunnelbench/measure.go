@@ -17,7 +17,7 @@ import (
 const dialTimeout = 10 * time.Second
 
 // ioTimeout bounds a single small exchange.
-const ioTimeout = 30 * time.Second
+const ioTimeout = 10 * time.Second
 
 func dial(ctx context.Context, addr string) (*net.TCPConn, error) {
 	d := net.Dialer{Timeout: dialTimeout}

@@ -292,9 +292,9 @@ func raiseFileLimit(want uint64) (uint64, error) {
 		// Not root: go as high as the hard limit allows.
 		next = syscall.Rlimit{Cur: lim.Max, Max: lim.Max}
 		if err2 := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &next); err2 != nil {
-			return lim.Cur, fmt.Errorf("raise the open-file limit to %d (run as root or raise it with ulimit -n): %w", want, err)
+			return lim.Cur, fmt.Errorf("raise the open-file limit to %d: %w (raising the hard limit needs root with CAP_SYS_RESOURCE)", want, err)
 		}
-		return lim.Max, fmt.Errorf("raise the open-file limit to %d: %w; using %d (run as root or raise it with ulimit -Hn)", want, err, lim.Max)
+		return lim.Max, fmt.Errorf("raise the open-file limit to %d: %w; using the hard limit, %d (raising it needs root with CAP_SYS_RESOURCE)", want, err, lim.Max)
 	}
 	return want, nil
 }
