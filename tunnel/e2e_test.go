@@ -183,13 +183,18 @@ func TestBulkTransfer(t *testing.T) {
 	localGot := make(chan result, 1)
 	ln := listenLocal(t)
 	serveLocal(t, ln, func(c net.Conn) {
+		// The handler closes c when it returns: wait for the download
+		// to be written first, or the close would cut it short.
+		wrote := make(chan struct{})
 		go func() {
+			defer close(wrote)
 			io.Copy(c, io.LimitReader(newStream(2), size))
 			c.(*net.TCPConn).CloseWrite()
 		}()
 		h := sha256.New()
 		n, _ := io.Copy(h, c)
 		localGot <- result{[32]byte(h.Sum(nil)), n}
+		<-wrote
 	})
 	tun, _ := runTunnel(t, clientFor(srv, portOf(ln.Addr())))
 	v := dialPublic(t, waitOpen(t, tun))

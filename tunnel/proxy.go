@@ -70,12 +70,18 @@ func pipe(dst, src net.Conn, c *counters, in bool) {
 		}
 	}
 	buf := make([]byte, smallRead)
+	bulk := false
 	for {
-		k, err := readThenWrite(dst, src, buf)
-		if err == nil && k == int64(len(buf)) {
-			var more int64
-			more, err = io.CopyN(dst, src, copyChunk)
-			k += more
+		var k int64
+		var err error
+		if bulk {
+			// A burst is under way: keep splicing whole chunks while
+			// they fill, and go back to the small read once one does not.
+			k, err = io.CopyN(dst, src, copyChunk)
+			bulk = k == copyChunk
+		} else {
+			k, err = readThenWrite(dst, src, buf)
+			bulk = err == nil && k == int64(len(buf))
 		}
 		if n != nil && k > 0 {
 			n.Add(k)

@@ -420,11 +420,14 @@ func (s *Server) serveTunnel(ctx context.Context, conn net.Conn, port uint16, lo
 	defer log.Info("client gone")
 
 	setUserTimeout(conn, s.cfg.ClientTimeout)
+	var wmu sync.Mutex // the heartbeat loop and the visitor loop both write
 	write := func(frames ...ServerMessage) bool {
 		var b []byte
 		for _, f := range frames {
 			b = append(b, encodeFrame(f)...)
 		}
+		wmu.Lock()
+		defer wmu.Unlock()
 		conn.SetWriteDeadline(time.Now().Add(s.cfg.ClientTimeout))
 		_, err := conn.Write(b)
 		return err == nil
@@ -434,12 +437,36 @@ func (s *Server) serveTunnel(ctx context.Context, conn net.Conn, port uint16, lo
 		return
 	}
 
-	visitors := make(chan net.Conn)
-	done := make(chan struct{})
-	defer close(done)
-	go acceptVisitors(ln, visitors, done)
-
+	// Visitors are announced from the goroutine that accepts them, so a
+	// visitor's Connection frame leaves without a hand-off to this loop;
+	// this loop only sends heartbeats when 500 ms pass with no visitor.
+	sent := make(chan struct{}, 1)
+	visitorsDone := make(chan error, 1)
 	var tunnelPending atomic.Int64
+	announce := func(v net.Conn) bool {
+		if tunnelPending.Load() >= int64(s.cfg.MaxPendingPerTunnel) {
+			s.refuse("pending")
+			s.warnRefusal(log, "pending", "too many visitors waiting; refusing one", "limit", s.cfg.MaxPendingPerTunnel)
+			v.Close()
+			return true
+		}
+		id := s.addPending(v, &tunnelPending, log)
+		log.Debug("new connection", "visitor", v.RemoteAddr().String(), "id", id)
+		if !write(ServerMessage{Kind: ServerConnection, ID: id}, heartbeat) {
+			return false
+		}
+		select {
+		case sent <- struct{}{}:
+		default:
+		}
+		return true
+	}
+	go func() { visitorsDone <- acceptVisitors(ln, announce) }()
+	defer func() {
+		ln.Close()
+		<-visitorsDone
+	}()
+
 	timer := time.NewTimer(s.heartbeat)
 	defer timer.Stop()
 	for {
@@ -450,52 +477,41 @@ func (s *Server) serveTunnel(ctx context.Context, conn net.Conn, port uint16, lo
 			if !write(heartbeat) {
 				return
 			}
-		case v, ok := <-visitors:
-			if !ok {
-				log.Warn("tunnel listener failed")
-				return
+		case <-sent:
+		case err := <-visitorsDone:
+			visitorsDone <- err // for the deferred wait
+			if err != nil {
+				log.Warn("tunnel listener failed", "err", err)
 			}
-			if tunnelPending.Load() >= int64(s.cfg.MaxPendingPerTunnel) {
-				s.refuse("pending")
-				s.warnRefusal(log, "pending", "too many visitors waiting; refusing one", "limit", s.cfg.MaxPendingPerTunnel)
-				v.Close()
-				continue
-			}
-			id := s.addPending(v, &tunnelPending, log)
-			log.Debug("new connection", "visitor", v.RemoteAddr().String(), "id", id)
-			if !write(ServerMessage{Kind: ServerConnection, ID: id}, heartbeat) {
-				return
-			}
+			return
 		}
 		timer.Reset(s.heartbeat)
 	}
 }
 
-// acceptVisitors hands each visitor on ln to out until ln is closed or done
-// is closed.
-func acceptVisitors(ln net.Listener, out chan<- net.Conn, done <-chan struct{}) {
-	defer close(out)
+// acceptVisitors passes each visitor on ln to announce until ln is closed
+// or announce reports that the control connection failed. It returns the
+// listener's error, or nil when it was closed or the control connection
+// failed.
+func acceptVisitors(ln net.Listener, announce func(net.Conn) bool) error {
 	var backoff time.Duration
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			if isTemporary(err) {
+				// Out of file descriptors: wait for some to free up.
 				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				select {
-				case <-time.After(backoff):
-					continue
-				case <-done:
-					return
-				}
+				time.Sleep(backoff)
+				continue
 			}
-			return
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return err
 		}
 		backoff = 0
-		select {
-		case out <- c:
-		case <-done:
-			c.Close()
-			return
+		if !announce(c) {
+			return nil
 		}
 	}
 }
