@@ -5,6 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 BIN      := bin/bore
 FUZZTIME ?= 30s
+TRAYIDLE ?= 15
 
 .DEFAULT_GOAL := help
 .PHONY: help build run test bench fuzz lint clean soak
@@ -23,8 +24,12 @@ test: ## run every test with the race detector (fuzz targets run on their seeds)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) test -race -count=1 -timeout 20m ./...
 
-bench: build ## measure the tunnel against a direct loopback connection
+bench: build ## measure the tunnel against a direct loopback connection, then the tray's idle footprint
 	$(GO) run ./tunnel/tunnelbench -bore $(BIN) $(BENCHFLAGS)
+	@if command -v dbus-daemon >/dev/null && command -v ss >/dev/null; then \
+	  echo; echo "tray app, idle with three tunnels open (RSS floor 30 MB):"; \
+	  app/tray/measure-idle.sh $(BIN) $(TRAYIDLE); \
+	else echo "tray footprint skipped: needs dbus-daemon and ss (apt-get install dbus iproute2)"; fi
 
 soak: build ## run bore under steady load for SOAKTIME (default 10m) and check for leaks
 	$(GO) run ./tunnel/soak -bore $(BIN) $(SOAKFLAGS)
