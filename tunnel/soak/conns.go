@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"os"
+	"regexp"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -18,11 +20,17 @@ func runConns(ctx context.Context, cfg config) error {
 	if n < 1 || cfg.inflight < 1 {
 		return errors.New("-n and -inflight must be at least 1")
 	}
-	// Each connection costs this program two descriptors (visitor and echo
-	// side), the server two and the client two.
-	limit, err := raiseFileLimit(uint64(4*n + 4096))
+	// Each connection costs the server two descriptors (visitor and the
+	// client's accept connection) and the client two (server and local
+	// service); this program and the echo process one each.
+	limit, err := raiseFileLimit(uint64(2*n + 1024))
 	if err != nil {
 		fmt.Fprintf(cfg.out, "warning: %v\n", err)
+	}
+	if need := uint64(2*n + fdSpare); limit < need {
+		return fmt.Errorf("%d connections need about %d descriptors in bore server and in bore local, and the open-file limit is %d: "+
+			"raise the hard limit (ulimit -Hn, or --ulimit nofile= for a container; raising it needs CAP_SYS_RESOURCE) or pass -n %d or fewer",
+			n, need, limit, (limit-fdSpare)/2)
 	}
 	fmt.Fprintf(cfg.out, "soak conns: %d simultaneous connections, open-file limit %d\n", n, limit)
 
@@ -31,12 +39,12 @@ func runConns(ctx context.Context, cfg config) error {
 		return err
 	}
 	defer srv.stop()
-	echo, err := startEcho()
+	echo, echoPort, err := startEchoProcess(ctx)
 	if err != nil {
 		return err
 	}
-	defer echo.close()
-	cli, public, err := startClient(ctx, cfg.bore, "client", ctrl, echo.port())
+	defer echo.stop()
+	cli, public, err := startClient(ctx, cfg.bore, "client", ctrl, echoPort)
 	if err != nil {
 		return err
 	}
@@ -100,8 +108,12 @@ func runConns(ctx context.Context, cfg config) error {
 		if err != nil {
 			return err
 		}
+		if err := ping(c, i); err != nil {
+			c.Close()
+			return err
+		}
 		conns[i] = c
-		return ping(c, i)
+		return nil
 	})
 	if ctx.Err() != nil {
 		return fmt.Errorf("interrupted")
@@ -117,7 +129,10 @@ func runConns(ctx context.Context, cfg config) error {
 			held[i].fds-before[i].fds, held[i].sockets-before[i].sockets, held[i].threads-before[i].threads)
 	}
 	if self, err := measure(os.Getpid()); err == nil {
-		fmt.Fprintf(cfg.out, "  soak itself (visitors and echo service): %s\n", self)
+		fmt.Fprintf(cfg.out, "  soak itself (the visitors): %s\n", self)
+	}
+	if u, err := measure(echo.pid()); err == nil {
+		fmt.Fprintf(cfg.out, "  echo service: %s\n", u)
 	}
 	// Every connection, all still open, answers again.
 	took = forAll(func(i int) error {
@@ -178,4 +193,46 @@ func ping(c net.Conn, i int) error {
 		return fmt.Errorf("echo mismatch: sent %q, got %q", msg, got)
 	}
 	return nil
+}
+
+// fdSpare is the descriptors a bore process holds besides its connections
+// (listeners, the control connection, epoll, pipes), with room to spare.
+const fdSpare = 64
+
+var echoReady = regexp.MustCompile(`echo listening port=(\d+)`)
+
+// startEchoProcess runs this program with -mode echo and returns the echo
+// service's port.
+func startEchoProcess(ctx context.Context) (*proc, int, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, 0, fmt.Errorf("find this program to start its echo service: %w", err)
+	}
+	p, err := start(self, "echo service", "-mode", "echo")
+	if err != nil {
+		return nil, 0, err
+	}
+	m, err := p.waitFor(ctx, echoReady, 0, startTimeout)
+	if err != nil {
+		p.stop()
+		return nil, 0, err
+	}
+	port, _ := strconv.Atoi(m)
+	return p, port, nil
+}
+
+// runEchoChild serves an echo service until ctx ends, announcing its port.
+func runEchoChild(ctx context.Context, stdout, stderr io.Writer) int {
+	if _, err := raiseFileLimit(1 << 20); err != nil {
+		fmt.Fprintf(stderr, "warning: %v\n", err)
+	}
+	e, err := startEcho()
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "echo listening port=%d\n", e.port())
+	<-ctx.Done()
+	e.close()
+	return 0
 }

@@ -61,7 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		def = d
 	}
 	fs.StringVar(&cfg.bore, "bore", "bin/bore", "path to the bore binary")
-	fs.StringVar(&cfg.mode, "mode", "load", "load, unreachable or conns")
+	fs.StringVar(&cfg.mode, "mode", "load", "load, unreachable or conns (echo is internal)")
 	fs.DurationVar(&cfg.duration, "time", def, "how long to run (default from SOAKTIME, else 10m)")
 	fs.DurationVar(&cfg.interval, "interval", 30*time.Second, "time between report lines")
 	fs.IntVar(&cfg.tunnels, "tunnels", 3, "load: tunnels, each its own bore local process")
@@ -81,7 +81,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if cfg.interval > cfg.duration/3 {
 		// Short runs still get enough samples to compare thirds.
-		cfg.interval = max(cfg.duration/6, time.Second)
+		cfg.interval = max((cfg.duration / 6).Round(time.Second), time.Second)
 	}
 	var err error
 	switch cfg.mode {
@@ -91,6 +91,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runUnreachable(ctx, cfg)
 	case "conns":
 		err = runConns(ctx, cfg)
+	case "echo":
+		// Internal: the conns mode runs its echo service in a process of
+		// its own, so each side of the connections has its own file limit.
+		return runEchoChild(ctx, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "soak: unknown -mode %q: use load, unreachable or conns\n", cfg.mode)
 		return 2
@@ -137,7 +141,7 @@ func startEcho() (*echoService, error) {
 			e.wg.Add(1)
 			go func() {
 				defer e.wg.Done()
-				io.Copy(c, c)
+				echoConn(c)
 				c.(*net.TCPConn).CloseWrite()
 				// Wait for the peer's close before closing, so the
 				// TIME_WAIT lands on the visitor side.
@@ -150,6 +154,24 @@ func startEcho() (*echoService, error) {
 		}
 	}()
 	return e, nil
+}
+
+// echoConn copies c back to itself through a small buffer. (io.Copy
+// would splice(2) through a pipe, two descriptors held per idle
+// connection, which thousands of connections cannot afford.)
+func echoConn(c net.Conn) {
+	buf := make([]byte, 4<<10)
+	for {
+		n, err := c.Read(buf)
+		if n > 0 {
+			if _, err := c.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 func (e *echoService) port() int { return e.ln.Addr().(*net.TCPAddr).Port }
