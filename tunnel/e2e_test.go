@@ -712,3 +712,24 @@ func TestStopClosesVisitors(t *testing.T) {
 		t.Error("visitor still open after the tunnel stopped")
 	}
 }
+
+func TestPendingCapWholeServer(t *testing.T) {
+	t.Parallel()
+	clk := &fakeClock{}
+	srv := startServer(t, ServerConfig{MaxPending: 2}, func(s *Server) { s.clock = clk })
+	_, fr1, port1 := rawControl(t, srv)
+	_, fr2, port2 := rawControl(t, srv)
+	dialPublic(t, port1)
+	nextConnection(t, fr1)
+	dialPublic(t, port2)
+	nextConnection(t, fr2)
+	// Each tunnel is far below its own cap, but the server is full.
+	extra := dialPublic(t, port1)
+	extra.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := extra.Read(make([]byte, 1)); err == nil {
+		t.Fatal("visitor over the server-wide pending cap was not closed")
+	}
+	if st := srv.Stats(); st.Pending != 2 || st.Refused["pending"] != 1 {
+		t.Errorf("stats: %+v", st)
+	}
+}

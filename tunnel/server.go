@@ -28,6 +28,10 @@ const (
 	// a bounded number of sockets; legitimate bursts are claimed within a
 	// round trip and stay far below it.
 	DefaultMaxPendingPerTunnel = 2048
+	// DefaultMaxPending caps visitors waiting for their Accept across all
+	// tunnels, so one address holding many tunnels cannot make the server
+	// hold an unbounded number of sockets.
+	DefaultMaxPending = 16384
 	// DefaultMaxHandshakes caps connections still in their handshake. Each
 	// costs a goroutine and a small buffer for at most NetworkTimeout, so
 	// the cap is high: a few thousand idle attackers must not lock out a
@@ -60,6 +64,8 @@ type ServerConfig struct {
 	BindTunnels string
 	// MaxPendingPerTunnel caps visitors waiting to be accepted per tunnel.
 	MaxPendingPerTunnel int
+	// MaxPending caps visitors waiting to be accepted on the whole server.
+	MaxPending int
 	// MaxHandshakes caps connections in their handshake at once.
 	MaxHandshakes int
 	// MaxTunnelsPerIP caps tunnels per client IP address.
@@ -139,6 +145,9 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	}
 	if cfg.MaxPendingPerTunnel <= 0 {
 		cfg.MaxPendingPerTunnel = DefaultMaxPendingPerTunnel
+	}
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = DefaultMaxPending
 	}
 	if cfg.MaxHandshakes <= 0 {
 		cfg.MaxHandshakes = DefaultMaxHandshakes
@@ -444,7 +453,7 @@ func (s *Server) serveTunnel(ctx context.Context, conn net.Conn, port uint16, lo
 	visitorsDone := make(chan error, 1)
 	var tunnelPending atomic.Int64
 	announce := func(v net.Conn) bool {
-		if tunnelPending.Load() >= int64(s.cfg.MaxPendingPerTunnel) {
+		if tunnelPending.Load() >= int64(s.cfg.MaxPendingPerTunnel) || s.nPend.Load() >= int64(s.cfg.MaxPending) {
 			s.refuse("pending")
 			s.warnRefusal(log, "pending", "too many visitors waiting; refusing one", "limit", s.cfg.MaxPendingPerTunnel)
 			v.Close()

@@ -286,6 +286,7 @@ Options:
       --bind-tunnels <IP>        IP address public ports listen on [default: --bind-addr]
       --control-port <PORT>      the control port [env: BORE_CONTROL_PORT] [default: 7835]
       --max-pending <N>          visitors waiting to be accepted, per tunnel [default: 2048]
+      --max-pending-total <N>    visitors waiting to be accepted, whole server [default: 16384]
       --max-handshakes <N>       connections in their handshake at once [default: 8192]
       --max-tunnels-per-ip <N>   tunnels one client address may hold [default: 64]
       --metrics-addr <HOST:PORT> serve Prometheus metrics at http://HOST:PORT/metrics [default: off]
@@ -300,6 +301,7 @@ func runServer(ctx context.Context, args []string, env IO, version string) int {
 		secret, bindAddr, bindTunnels       string
 		level, metricsAddr                  string
 		maxPending, maxHandshakes, maxPerIP int
+		maxPendingTotal                     int
 	)
 	fs.UintVar(&minPort, "min-port", tunnel.DefaultMinPort, "")
 	fs.UintVar(&maxPort, "max-port", tunnel.DefaultMaxPort, "")
@@ -310,6 +312,7 @@ func runServer(ctx context.Context, args []string, env IO, version string) int {
 	fs.StringVar(&bindTunnels, "bind-tunnels", "", "")
 	fs.UintVar(&controlPort, "control-port", tunnel.DefaultControlPort, "")
 	fs.IntVar(&maxPending, "max-pending", tunnel.DefaultMaxPendingPerTunnel, "")
+	fs.IntVar(&maxPendingTotal, "max-pending-total", tunnel.DefaultMaxPending, "")
 	fs.IntVar(&maxHandshakes, "max-handshakes", tunnel.DefaultMaxHandshakes, "")
 	fs.IntVar(&maxPerIP, "max-tunnels-per-ip", tunnel.DefaultMaxTunnelsPerIP, "")
 	fs.StringVar(&level, "log-level", "info", "")
@@ -348,7 +351,7 @@ func runServer(ctx context.Context, args []string, env IO, version string) int {
 	if net.ParseIP(bindTunnels) == nil {
 		return fs.usageError("invalid value %q for --bind-tunnels: expected an IP address", bindTunnels)
 	}
-	for name, v := range map[string]int{"--max-pending": maxPending, "--max-handshakes": maxHandshakes, "--max-tunnels-per-ip": maxPerIP} {
+	for name, v := range map[string]int{"--max-pending": maxPending, "--max-pending-total": maxPendingTotal, "--max-handshakes": maxHandshakes, "--max-tunnels-per-ip": maxPerIP} {
 		if v < 1 {
 			return fs.usageError("%s must be at least 1", name)
 		}
@@ -364,6 +367,7 @@ func runServer(ctx context.Context, args []string, env IO, version string) int {
 		Secret:              secret,
 		BindTunnels:         bindTunnels,
 		MaxPendingPerTunnel: maxPending,
+		MaxPending:          maxPendingTotal,
 		MaxHandshakes:       maxHandshakes,
 		MaxTunnelsPerIP:     maxPerIP,
 		Logger:              log,
