@@ -103,7 +103,22 @@ func exchange(t *testing.T, c net.Conn, seed uint64, up bool, out int64, order f
 // stream arrived whole on the other side.
 func integrityRun(t *testing.T, conns int, up, down int64, order flowOrder) {
 	t.Helper()
-	srv := startServer(t, ServerConfig{})
+	// Server, client, visitors and service all share this process: with
+	// hundreds of goroutines pumping data (several times slower under
+	// -race, on a machine other jobs may be loading too), the goroutine
+	// that accepts a visitor can wait for the CPU longer than the 10 s a
+	// visitor may stay unclaimed or the 3 s a handshake may take, and the
+	// server would drop it. That is the server's intended defence, tested
+	// elsewhere; here the timers are long so that only the data is judged.
+	srv := startServer(t, ServerConfig{}, func(s *Server) {
+		s.pendingTimeout = integrityTimeout()
+		s.handshakeTimeout = time.Minute
+	})
+	defer func() {
+		if t.Failed() {
+			t.Logf("server refusals: %v", srv.Stats().Refused)
+		}
+	}()
 	var (
 		mu              sync.Mutex
 		svcSent, svcGot []flowSums
@@ -111,12 +126,32 @@ func integrityRun(t *testing.T, conns int, up, down int64, order flowOrder) {
 		nextSeed        atomic.Uint64
 		svcDone         sync.WaitGroup
 		visitors        sync.WaitGroup
-		deadline        = time.Now().Add(10 * time.Minute)
+		deadline        = time.Now().Add(integrityTimeout())
+		started         atomic.Int64
+		// All connections are set up before any data moves: they are
+		// all open at once while the data flows, and setting one up does
+		// not compete for the CPU with the others' transfers.
+		allOpen = make(chan struct{})
 	)
+	waitAllOpen := func() bool {
+		select {
+		case <-allOpen:
+			return true
+		case <-time.After(time.Until(deadline)):
+			t.Errorf("only %d of %d connections reached the service", started.Load(), conns)
+			return false
+		}
+	}
 	svcDone.Add(conns)
 	ln := listenLocal(t)
 	serveLocal(t, ln, func(c net.Conn) {
 		defer svcDone.Done()
+		if started.Add(1) == int64(conns) {
+			close(allOpen)
+		}
+		if !waitAllOpen() {
+			return
+		}
 		c.SetDeadline(deadline)
 		// The service does not know which visitor this is: it sends a
 		// stream of its own, and the sets of hashes are matched below.
@@ -140,6 +175,9 @@ func integrityRun(t *testing.T, conns int, up, down int64, order flowOrder) {
 				return
 			}
 			defer c.Close()
+			if !waitAllOpen() {
+				return
+			}
 			c.SetDeadline(deadline)
 			sent, got := exchange(t, c, uint64(i), true, up, order, order == visitorFirst)
 			mu.Lock()
@@ -148,7 +186,19 @@ func integrityRun(t *testing.T, conns int, up, down int64, order flowOrder) {
 		}()
 	}
 	visitors.Wait()
-	svcDone.Wait()
+	// Every visitor has finished, so every service connection has begun
+	// or never will: a visitor the tunnel dropped before the service saw
+	// it must fail the test, not hang it.
+	allServed := make(chan struct{})
+	go func() {
+		svcDone.Wait()
+		close(allServed)
+	}()
+	select {
+	case <-allServed:
+	case <-time.After(time.Until(deadline)):
+		t.Fatalf("the service saw %d of %d connections", started.Load(), conns)
+	}
 	if t.Failed() {
 		return
 	}
@@ -189,8 +239,19 @@ func checkFlows(t *testing.T, what string, sent, got []flowSums, size int64) {
 	}
 }
 
+// integrityTimeout bounds one integrity run: generous, but inside go
+// test's default 10-minute timeout for the default size, so a stall fails
+// with a message instead of a goroutine dump.
+func integrityTimeout() time.Duration {
+	if os.Getenv("BORE_LONG") == "1" {
+		return 25 * time.Minute
+	}
+	return 3 * time.Minute
+}
+
 // integritySize is the bytes each connection moves each way: 4 MiB, or
-// 64 MiB with BORE_LONG=1 (12.8 GiB in all, minutes under -race).
+// 64 MiB with BORE_LONG=1 (12.5 GiB in all: about 2 minutes under -race
+// on two cores; run it with -timeout 30m).
 func integritySize() int64 {
 	if os.Getenv("BORE_LONG") == "1" {
 		return 64 << 20
