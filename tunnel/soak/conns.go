@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/boretray/bore/tunnel/internal/proctest"
 )
 
 // runConns holds cfg.conns connections open through one tunnel at once,
@@ -23,7 +25,7 @@ func runConns(ctx context.Context, cfg config) error {
 	// Each connection costs the server two descriptors (visitor and the
 	// client's accept connection) and the client two (server and local
 	// service); this program and the echo process one each.
-	limit, err := raiseFileLimit(uint64(2*n + 1024))
+	limit, err := proctest.RaiseFileLimit(uint64(2*n + 1024))
 	if err != nil {
 		fmt.Fprintf(cfg.out, "warning: %v\n", err)
 	}
@@ -34,35 +36,35 @@ func runConns(ctx context.Context, cfg config) error {
 	}
 	fmt.Fprintf(cfg.out, "soak conns: %d simultaneous connections, open-file limit %d\n", n, limit)
 
-	srv, ctrl, err := startServer(ctx, cfg.bore, 0)
+	srv, ctrl, err := proctest.StartServer(ctx, cfg.bore, 0)
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
+	defer srv.Stop()
 	echo, echoPort, err := startEchoProcess(ctx)
 	if err != nil {
 		return err
 	}
-	defer echo.stop()
-	cli, public, err := startClient(ctx, cfg.bore, "client", ctrl, echoPort)
+	defer echo.Stop()
+	cli, public, err := proctest.StartClient(ctx, cfg.bore, "client", ctrl, echoPort)
 	if err != nil {
 		return err
 	}
-	defer cli.stop()
+	defer cli.Stop()
 	if _, err := echoOnce(public, 1, 64); err != nil {
 		return fmt.Errorf("first echo through %s: %w", public, err)
 	}
-	procs := []*proc{srv, cli}
-	report := func(what string) ([]usage, error) {
-		us := make([]usage, len(procs))
+	procs := []*proctest.Proc{srv, cli}
+	report := func(what string) ([]proctest.Stats, error) {
+		us := make([]proctest.Stats, len(procs))
 		line := fmt.Sprintf("%-8s", what)
 		for i, p := range procs {
-			u, err := measure(p.pid())
+			u, err := proctest.Usage(p.PID())
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w; its output:\n%s", p.name, err, p.out.String())
+				return nil, fmt.Errorf("%s: %w; its output:\n%s", p.Name(), err, p.Output())
 			}
 			us[i] = u
-			line += fmt.Sprintf(" | %s %s", p.name, u)
+			line += fmt.Sprintf(" | %s %s", p.Name(), u)
 		}
 		fmt.Fprintln(cfg.out, line)
 		return us, nil
@@ -124,14 +126,14 @@ func runConns(ctx context.Context, cfg config) error {
 		return err
 	}
 	for i, p := range procs {
-		fmt.Fprintf(cfg.out, "  %s: %+.1f MiB (%.1f KiB per connection), %+d fds (%+d sockets), %+d threads\n", p.name,
-			float64(held[i].rss-before[i].rss)/(1<<20), float64(held[i].rss-before[i].rss)/1024/float64(n),
-			held[i].fds-before[i].fds, held[i].sockets-before[i].sockets, held[i].threads-before[i].threads)
+		fmt.Fprintf(cfg.out, "  %s: %+.1f MiB (%.1f KiB per connection), %+d fds (%+d sockets), %+d threads\n", p.Name(),
+			float64(held[i].RSS-before[i].RSS)/(1<<20), float64(held[i].RSS-before[i].RSS)/1024/float64(n),
+			held[i].FDs-before[i].FDs, held[i].Sockets-before[i].Sockets, held[i].Threads-before[i].Threads)
 	}
-	if self, err := measure(os.Getpid()); err == nil {
+	if self, err := proctest.Usage(os.Getpid()); err == nil {
 		fmt.Fprintf(cfg.out, "  soak itself (the visitors): %s\n", self)
 	}
-	if u, err := measure(echo.pid()); err == nil {
+	if u, err := proctest.Usage(echo.PID()); err == nil {
 		fmt.Fprintf(cfg.out, "  echo service: %s\n", u)
 	}
 	// Every connection, all still open, answers again.
@@ -150,14 +152,14 @@ func runConns(ctx context.Context, cfg config) error {
 	}
 	// The bore processes let go of every connection.
 	deadline := time.Now().Add(60 * time.Second)
-	var after []usage
+	var after []proctest.Stats
 	for {
 		if after, err = report("closed"); err != nil {
 			return err
 		}
 		settled := true
 		for i := range procs {
-			if after[i].sockets > before[i].sockets {
+			if after[i].Sockets > before[i].Sockets {
 				settled = false
 			}
 		}
@@ -203,18 +205,18 @@ var echoReady = regexp.MustCompile(`echo listening port=(\d+)`)
 
 // startEchoProcess runs this program with -mode echo and returns the echo
 // service's port.
-func startEchoProcess(ctx context.Context) (*proc, int, error) {
+func startEchoProcess(ctx context.Context) (*proctest.Proc, int, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, 0, fmt.Errorf("find this program to start its echo service: %w", err)
 	}
-	p, err := start(self, "echo service", "-mode", "echo")
+	p, err := proctest.Start(self, "echo service", nil, "-mode", "echo")
 	if err != nil {
 		return nil, 0, err
 	}
-	m, err := p.waitFor(ctx, echoReady, 0, startTimeout)
+	m, err := p.WaitFor(ctx, echoReady, 0, proctest.StartTimeout)
 	if err != nil {
-		p.stop()
+		p.Stop()
 		return nil, 0, err
 	}
 	port, _ := strconv.Atoi(m)
@@ -223,7 +225,7 @@ func startEchoProcess(ctx context.Context) (*proc, int, error) {
 
 // runEchoChild serves an echo service until ctx ends, announcing its port.
 func runEchoChild(ctx context.Context, stdout, stderr io.Writer) int {
-	if _, err := raiseFileLimit(1 << 20); err != nil {
+	if _, err := proctest.RaiseFileLimit(1 << 20); err != nil {
 		fmt.Fprintf(stderr, "warning: %v\n", err)
 	}
 	e, err := startEcho()

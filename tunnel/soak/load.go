@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/boretray/bore/tunnel/internal/proctest"
 )
 
 // maxInflight bounds the load's connections in flight; beyond it a tick's
@@ -26,12 +28,12 @@ func runLoad(ctx context.Context, cfg config) error {
 	if cfg.tunnels < 1 || cfg.rate < 1 || cfg.size < 1 {
 		return errors.New("-tunnels, -rate and -size must be at least 1")
 	}
-	srv, ctrl, err := startServer(ctx, cfg.bore, 0)
+	srv, ctrl, err := proctest.StartServer(ctx, cfg.bore, 0)
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
-	procs := []*proc{srv}
+	defer srv.Stop()
+	procs := []*proctest.Proc{srv}
 	var publics []string
 	for i := range cfg.tunnels {
 		echo, err := startEcho()
@@ -39,11 +41,11 @@ func runLoad(ctx context.Context, cfg config) error {
 			return err
 		}
 		defer echo.close()
-		cli, public, err := startClient(ctx, cfg.bore, fmt.Sprintf("client%d", i+1), ctrl, echo.port())
+		cli, public, err := proctest.StartClient(ctx, cfg.bore, fmt.Sprintf("client%d", i+1), ctrl, echo.port())
 		if err != nil {
 			return err
 		}
-		defer cli.stop()
+		defer cli.Stop()
 		procs = append(procs, cli)
 		publics = append(publics, public)
 	}
@@ -59,25 +61,25 @@ func runLoad(ctx context.Context, cfg config) error {
 	sem := make(chan struct{}, maxInflight)
 	all := make([]*series, len(procs))
 	for i, p := range procs {
-		all[i] = &series{name: p.name}
+		all[i] = &series{name: p.Name()}
 	}
-	idle := make([]usage, len(procs))
+	idle := make([]proctest.Stats, len(procs))
 	// sample prints a report line; keep adds it to the series judged for
 	// growth (the idle line before the load and the drained line after it
 	// are not).
-	sample := func(elapsed time.Duration, keep bool) ([]usage, error) {
-		us := make([]usage, len(procs))
+	sample := func(elapsed time.Duration, keep bool) ([]proctest.Stats, error) {
+		us := make([]proctest.Stats, len(procs))
 		line := fmt.Sprintf("%6s ok=%d err=%d late=%d MB=%.0f", elapsed.Round(time.Second), ok.Load(), errs.total(), late.Load(), float64(bytesN.Load())/1e6)
 		for i, p := range procs {
-			u, err := measure(p.pid())
+			u, err := proctest.Usage(p.PID())
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w; its output:\n%s", p.name, err, p.out.String())
+				return nil, fmt.Errorf("%s: %w; its output:\n%s", p.Name(), err, p.Output())
 			}
 			us[i] = u
 			if keep {
 				all[i].samples = append(all[i].samples, u)
 			}
-			line += fmt.Sprintf(" | %s %s", p.name, u)
+			line += fmt.Sprintf(" | %s %s", p.Name(), u)
 		}
 		fmt.Fprintln(cfg.out, line)
 		return us, nil
@@ -152,7 +154,7 @@ loop:
 		}
 		drained = true
 		for i := range procs {
-			if now[i].sockets > idle[i].sockets {
+			if now[i].Sockets > idle[i].Sockets {
 				drained = false
 			}
 		}
@@ -163,8 +165,8 @@ loop:
 	}
 	for _, p := range procs {
 		select {
-		case <-p.done:
-			return fmt.Errorf("%s exited during the soak (%v); its output:\n%s", p.name, p.err, p.out.String())
+		case <-p.Done():
+			return fmt.Errorf("%s exited during the soak (%v); its output:\n%s", p.Name(), p.Err(), p.Output())
 		default:
 		}
 	}

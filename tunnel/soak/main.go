@@ -24,6 +24,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/boretray/bore/tunnel/internal/proctest"
 )
 
 func main() {
@@ -190,7 +192,7 @@ func (e *echoService) close() {
 // series is a measurement over time of one process.
 type series struct {
 	name    string
-	samples []usage
+	samples []proctest.Stats
 }
 
 // flat compares the mean of the last third of the samples with the first
@@ -202,11 +204,11 @@ func (s *series) flat() (bool, string) {
 	if n == 0 {
 		return true, fmt.Sprintf("%s: too few samples to judge", s.name)
 	}
-	mean := func(xs []usage) (rss, fds, thr float64) {
+	mean := func(xs []proctest.Stats) (rss, fds, thr float64) {
 		for _, u := range xs {
-			rss += float64(u.rss)
-			fds += float64(u.fds)
-			thr += float64(u.threads)
+			rss += float64(u.RSS)
+			fds += float64(u.FDs)
+			thr += float64(u.Threads)
 		}
 		k := float64(len(xs))
 		return rss / k, fds / k, thr / k

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/boretray/bore/tunnel/internal/proctest"
 )
 
 // reopenTimeout bounds how long a client may take to come back once its
@@ -14,36 +16,36 @@ const reopenTimeout = 90 * time.Second
 // retry for cfg.duration, starts the server again on the same control port
 // and checks the tunnel reopens and carries traffic.
 func runUnreachable(ctx context.Context, cfg config) error {
-	srv, ctrl, err := startServer(ctx, cfg.bore, 0)
+	srv, ctrl, err := proctest.StartServer(ctx, cfg.bore, 0)
 	if err != nil {
 		return err
 	}
-	defer func() { srv.stop() }()
+	defer func() { srv.Stop() }()
 	echo, err := startEcho()
 	if err != nil {
 		return err
 	}
 	defer echo.close()
-	cli, public, err := startClient(ctx, cfg.bore, "client", ctrl, echo.port())
+	cli, public, err := proctest.StartClient(ctx, cfg.bore, "client", ctrl, echo.port())
 	if err != nil {
 		return err
 	}
-	defer cli.stop()
+	defer cli.Stop()
 	if _, err := echoOnce(public, 1, 4096); err != nil {
 		return fmt.Errorf("first echo through %s: %w", public, err)
 	}
 	fmt.Fprintf(cfg.out, "soak unreachable: tunnel open at %s; killing the server for %v, report every %v\n", public, cfg.duration, cfg.interval)
 
-	srv.kill()
+	srv.Kill()
 	s := &series{name: "client"}
 	begin := time.Now()
 	sample := func() error {
-		u, err := measure(cli.pid())
+		u, err := proctest.Usage(cli.PID())
 		if err != nil {
-			return fmt.Errorf("client: %w; its output:\n%s", err, cli.out.String())
+			return fmt.Errorf("client: %w; its output:\n%s", err, cli.Output())
 		}
 		s.samples = append(s.samples, u)
-		attempts, _ := cli.out.matches(clientLost)
+		attempts, _ := cli.Matches(proctest.ClientLost())
 		fmt.Fprintf(cfg.out, "%6s attempts=%d | client %s\n", time.Since(begin).Round(time.Second), attempts, u)
 		return nil
 	}
@@ -70,14 +72,14 @@ wait:
 	if err := sample(); err != nil {
 		return err
 	}
-	attempts, _ := cli.out.matches(clientLost)
+	attempts, _ := cli.Matches(proctest.ClientLost())
 
-	srv, _, err = startServer(ctx, cfg.bore, ctrl)
+	srv, _, err = proctest.StartServer(ctx, cfg.bore, ctrl)
 	if err != nil {
 		return fmt.Errorf("restart the server on control port %d: %w", ctrl, err)
 	}
 	back := time.Now()
-	port, err := cli.waitFor(ctx, clientReady, 1, reopenTimeout)
+	port, err := cli.WaitFor(ctx, proctest.ClientReady(), 1, reopenTimeout)
 	if err != nil {
 		return fmt.Errorf("the tunnel did not reopen: %w", err)
 	}

@@ -29,6 +29,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/boretray/bore/tunnel/internal/proctest"
 )
 
 func main() {
@@ -129,7 +131,7 @@ type results struct {
 func measure(ctx context.Context, cfg config, stdout, stderr io.Writer) (*results, error) {
 	// Each forwarded connection holds two sockets and, while its bytes
 	// are spliced, two pipes in each of the server and the client.
-	limit, err := raiseFileLimit(cfg.nofile)
+	limit, err := proctest.RaiseFileLimit(cfg.nofile)
 	if err != nil {
 		fmt.Fprintf(stderr, "tunnelbench: warning: %v\n", err)
 	}
@@ -160,7 +162,7 @@ func measure(ctx context.Context, cfg config, stdout, stderr io.Writer) (*result
 		if err != nil {
 			return nil, err
 		}
-		defer svc.stop()
+		defer svc.Stop()
 		direct = addr
 	}
 	_, port, _ := net.SplitHostPort(direct)
@@ -169,12 +171,12 @@ func measure(ctx context.Context, cfg config, stdout, stderr io.Writer) (*result
 	if err != nil {
 		return nil, err
 	}
-	defer srv.stop()
-	defer cli.stop()
-	pids := []int{srv.pid(), cli.pid()}
+	defer srv.Stop()
+	defer cli.Stop()
+	pids := []int{srv.PID(), cli.PID()}
 	payload := make([]byte, bulkChunk)
 	progress := func(format string, a ...any) { fmt.Fprintf(stderr, "  "+format+"\n", a...) }
-	progress("service %s, tunnel %s (server pid %d, client pid %d)", direct, public, srv.pid(), cli.pid())
+	progress("service %s, tunnel %s (server pid %d, client pid %d)", direct, public, srv.PID(), cli.PID())
 
 	// Warm up both paths: the first connections pay for page faults and
 	// goroutine stacks that later ones reuse.
@@ -229,11 +231,7 @@ func measure(ctx context.Context, cfg config, stdout, stderr io.Writer) (*result
 		addr string
 		dst  *[2]time.Duration
 	}{{direct, &r.setupDirect}, {public, &r.setupTunnel}} {
-		srv0, err := cpuTime(srv.pid())
-		if err != nil {
-			return nil, err
-		}
-		cli0, err := cpuTime(cli.pid())
+		before, err := usages(pids)
 		if err != nil {
 			return nil, err
 		}
@@ -241,17 +239,13 @@ func measure(ctx context.Context, cfg config, stdout, stderr io.Writer) (*result
 		if err != nil {
 			return nil, err
 		}
-		srv1, err := cpuTime(srv.pid())
-		if err != nil {
-			return nil, err
-		}
-		cli1, err := cpuTime(cli.pid())
+		after, err := usages(pids)
 		if err != nil {
 			return nil, err
 		}
 		if m.addr == public {
 			n := time.Duration(cfg.setups)
-			r.cpuSetupServer, r.cpuSetupClient = (srv1-srv0)/n, (cli1-cli0)/n
+			r.cpuSetupServer, r.cpuSetupClient = (after[0].CPU-before[0].CPU)/n, (after[1].CPU-before[1].CPU)/n
 			r.cpuPerSetup = r.cpuSetupServer + r.cpuSetupClient
 		}
 		*m.dst = [2]time.Duration{percentile(ds, 50), percentile(ds, 99)}
@@ -276,16 +270,31 @@ func measure(ctx context.Context, cfg config, stdout, stderr io.Writer) (*result
 	if r.many.firstErr != nil {
 		progress("first failure: %v", r.many.firstErr)
 	}
-	if r.rssServer, err = rssBytes(srv.pid()); err != nil {
+	end, err := usages(pids)
+	if err != nil {
 		return nil, err
 	}
-	if r.rssLocal, err = rssBytes(cli.pid()); err != nil {
-		return nil, err
-	}
+	r.rssServer, r.rssLocal = end[0].RSS, end[1].RSS
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("interrupted: %w", ctx.Err())
 	}
 	return r, nil
+}
+
+// startTunnel starts "bore server" on a free loopback control port and
+// "bore local" exposing localPort through it. It returns both processes and
+// the public address of the tunnel.
+func startTunnel(ctx context.Context, bore string, localPort int) (srv, cli *proctest.Proc, public string, err error) {
+	srv, ctrl, err := proctest.StartServer(ctx, bore, 0)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	cli, public, err = proctest.StartClient(ctx, bore, "bore local", ctrl, localPort, "--no-reconnect")
+	if err != nil {
+		srv.Stop()
+		return nil, nil, "", err
+	}
+	return srv, cli, public, nil
 }
 
 // row is one line of the results table.

@@ -102,22 +102,6 @@ func containsRow(out, metric string, fields ...string) bool {
 	return false
 }
 
-func TestParseStat(t *testing.T) {
-	t.Parallel()
-	// A command name with spaces and parentheses, as a process may set.
-	stat := "1234 (bore (x) y) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 5 0 100 0 0"
-	got, err := parseStat(stat)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := 3250 * time.Millisecond; got != want {
-		t.Errorf("parseStat = %v, want %v (utime 250 + stime 75 ticks)", got, want)
-	}
-	if _, err := parseStat("1234 (bore) S 1"); err == nil {
-		t.Error("parseStat accepted a truncated line")
-	}
-}
-
 func TestPercentile(t *testing.T) {
 	t.Parallel()
 	var ds []time.Duration

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/boretray/bore/tunnel/internal/proctest"
 )
 
 // dialTimeout bounds every dial; a tunnel that stalls fails a measurement
@@ -257,28 +259,36 @@ func forEach(n, k int, f func(int)) {
 	wg.Wait()
 }
 
-func rssSum(pids []int) (int64, error) {
-	var sum int64
-	for _, pid := range pids {
-		v, err := rssBytes(pid)
-		if err != nil {
-			return 0, err
+// usages reads what each of pids holds.
+func usages(pids []int) ([]proctest.Stats, error) {
+	us := make([]proctest.Stats, len(pids))
+	for i, pid := range pids {
+		var err error
+		if us[i], err = proctest.Usage(pid); err != nil {
+			return nil, err
 		}
-		sum += v
 	}
-	return sum, nil
+	return us, nil
 }
 
-func cpuSum(pids []int) (time.Duration, error) {
-	var sum time.Duration
-	for _, pid := range pids {
-		v, err := cpuTime(pid)
-		if err != nil {
-			return 0, err
-		}
-		sum += v
+// rssSum returns the resident memory of pids together.
+func rssSum(pids []int) (int64, error) {
+	us, err := usages(pids)
+	var sum int64
+	for _, u := range us {
+		sum += u.RSS
 	}
-	return sum, nil
+	return sum, err
+}
+
+// cpuSum returns the CPU time of pids together.
+func cpuSum(pids []int) (time.Duration, error) {
+	us, err := usages(pids)
+	var sum time.Duration
+	for _, u := range us {
+		sum += u.CPU
+	}
+	return sum, err
 }
 
 // percentile returns the p-th percentile (0 < p <= 100) of ds, by the

@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"sync"
 	"syscall"
+
+	"github.com/boretray/bore/tunnel/internal/proctest"
 )
 
 // The service speaks a one-byte protocol so one local port serves every
@@ -195,18 +197,18 @@ func serveMain(stdin io.Reader, stdout io.Writer) int {
 
 // startServiceProcess starts this program again as the service and
 // returns the process and the service's address.
-func startServiceProcess(ctx context.Context) (*proc, string, error) {
+func startServiceProcess(ctx context.Context) (*proctest.Proc, string, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, "", fmt.Errorf("find this program to start the service: %w", err)
 	}
-	p, err := startWith(exe, "local service", serviceReady, []string{serviceEnv + "=1"})
+	p, err := proctest.Start(exe, "local service", []string{serviceEnv + "=1"})
 	if err != nil {
 		return nil, "", err
 	}
-	port, err := p.wait(ctx)
+	port, err := p.WaitFor(ctx, serviceReady, 0, proctest.StartTimeout)
 	if err != nil {
-		p.stop()
+		p.Stop()
 		return nil, "", err
 	}
 	return p, net.JoinHostPort("127.0.0.1", port), nil
