@@ -556,27 +556,61 @@ func (p *faultProxy) close() {
 
 // proxiedTunnel runs a server, a fault proxy in front of its control port
 // and a tunnel through the proxy with short liveness timers.
-func proxiedTunnel(t *testing.T) (*testServer, *faultProxy, *Tunnel) {
+func proxiedTunnel(t *testing.T) (*testServer, *faultProxy, *Tunnel, *stateLog) {
 	t.Helper()
 	srv := startServer(t, ServerConfig{}, func(s *Server) { s.heartbeat = 20 * time.Millisecond })
 	p := startFaultProxy(t, joinHostPort("127.0.0.1", srv.port))
 	cfg := clientFor(srv, startEcho(t))
 	cfg.ControlPort = p.port()
+	log := new(stateLog)
 	tun, _ := runTunnel(t, cfg, func(tu *Tunnel) {
 		tu.heartbeatTimeout = 300 * time.Millisecond
 		tu.backoffInitial = 50 * time.Millisecond
 		tu.backoffMax = 200 * time.Millisecond
+		tu.onChange = func(bool) { log.record(tu.Status()) }
 	})
-	return srv, p, tun
+	return srv, p, tun, log
 }
 
-// leavesOpen waits for the tunnel to leave Open after a fault, within a
-// generous multiple of its heartbeat bound.
-func leavesOpen(t *testing.T, tun *Tunnel, reason string) {
+// stateLog records every state a tunnel passes through, so a test sees a
+// Reconnecting that lasted too short a time for polling to catch.
+type stateLog struct {
+	mu     sync.Mutex
+	states []Status
+}
+
+func (l *stateLog) record(st Status) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n := len(l.states); n == 0 || l.states[n-1].State != st.State || l.states[n-1].Reason != st.Reason {
+		l.states = append(l.states, st)
+	}
+}
+
+// mark returns a position in the log; seen looks only after it.
+func (l *stateLog) mark() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.states)
+}
+
+func (l *stateLog) seen(after int, state State, reason string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, st := range l.states[after:] {
+		if st.State == state && (reason == "" || st.Reason == reason) {
+			return true
+		}
+	}
+	return false
+}
+
+// leavesOpen waits for the tunnel to leave Open after a fault (marked by
+// from), within a generous multiple of its heartbeat bound.
+func leavesOpen(t *testing.T, tun *Tunnel, log *stateLog, from int, reason string) {
 	t.Helper()
 	waitFor(t, "tunnel leaves Open", 10*time.Second+20*tun.heartbeatTimeout, func() bool {
-		st := tun.Status()
-		return st.State == StateReconnecting && (reason == "" || st.Reason == reason)
+		return log.seen(from, StateReconnecting, reason)
 	})
 }
 
@@ -586,13 +620,14 @@ func leavesOpen(t *testing.T, tun *Tunnel, reason string) {
 // traffic.
 func TestFrozenLinkSleepAndResume(t *testing.T) {
 	t.Parallel()
-	_, p, tun := proxiedTunnel(t)
+	_, p, tun, log := proxiedTunnel(t)
 	port := waitOpen(t, tun)
 	if got := roundTrip(t, dialPublic(t, port), "awake"); got != "awake" {
 		t.Fatalf("got %q", got)
 	}
+	from := log.mark()
 	p.freeze(true)
-	leavesOpen(t, tun, "the server stopped responding")
+	leavesOpen(t, tun, log, from, "the server stopped responding")
 	p.thaw()
 	waitFor(t, "open after resume", 30*time.Second, func() bool { return tun.Status().State == StateOpen })
 	st := tun.Status()
@@ -610,14 +645,15 @@ func TestFrozenLinkSleepAndResume(t *testing.T) {
 // holding the old port for the dead connection, takes another port.
 func TestFrozenLinkNetworkChange(t *testing.T) {
 	t.Parallel()
-	_, p, tun := proxiedTunnel(t)
+	_, p, tun, log := proxiedTunnel(t)
 	port := waitOpen(t, tun)
+	from := log.mark()
 	p.freeze(false)
-	leavesOpen(t, tun, "the server stopped responding")
+	leavesOpen(t, tun, log, from, "the server stopped responding")
 	var st Status
 	waitFor(t, "open on a new connection", 30*time.Second, func() bool {
 		st = tun.Status()
-		return st.State == StateOpen
+		return st.State == StateOpen && st.RemotePort != 0
 	})
 	if st.RemotePort == port {
 		t.Fatalf("reopened on the old port %d although the server still holds it", port)
@@ -632,7 +668,7 @@ func TestFrozenLinkNetworkChange(t *testing.T) {
 // old port back.
 func TestCutLinkReconnects(t *testing.T) {
 	t.Parallel()
-	_, p, tun := proxiedTunnel(t)
+	_, p, tun, _ := proxiedTunnel(t)
 	port := waitOpen(t, tun)
 	since := tun.Status().Since
 	p.cut()
