@@ -108,7 +108,7 @@ func startLineEcho(t *testing.T) uint16 {
 func runAgainst(t *testing.T, port uint16, secret string) (*Tunnel, *logBuffer, <-chan error) {
 	t.Helper()
 	logs := &logBuffer{}
-	tun, err := NewTunnel(ClientConfig{
+	tun, res := runTunnel(t, ClientConfig{
 		Server:      "127.0.0.1",
 		ControlPort: port,
 		LocalHost:   "127.0.0.1",
@@ -117,24 +117,6 @@ func runAgainst(t *testing.T, port uint16, secret string) (*Tunnel, *logBuffer, 
 		Secret:      secret,
 		NoReconnect: true,
 		Logger:      slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	res := make(chan error, 1)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		res <- tun.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Error("tunnel did not stop within 10s of cancel")
-		}
 	})
 	return tun, logs, res
 }

@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -17,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/boretray/bore/tunnel/internal/proctest"
 )
 
 // Fault tests: the client side against servers that restart, freeze or
@@ -114,7 +115,7 @@ func TestFrozenServerProcess(t *testing.T) {
 		t.Skip("builds bore and waits out a real heartbeat timeout; skipped with -short")
 	}
 	t.Parallel()
-	bore := buildBore(t)
+	bore := proctest.BuildBore(t)
 	srv, ctrl := startBoreServer(t, bore)
 	tun, _ := runTunnel(t, ClientConfig{Server: "127.0.0.1", ControlPort: ctrl, LocalHost: "127.0.0.1", LocalPort: startEcho(t)}, func(tu *Tunnel) {
 		tu.backoffInitial = 50 * time.Millisecond
@@ -159,22 +160,6 @@ func TestFrozenServerProcess(t *testing.T) {
 	if got := roundTrip(t, dialPublic(t, st.RemotePort), "after"); got != "after" {
 		t.Fatalf("after SIGCONT got %q", got)
 	}
-}
-
-// buildBore builds the bore command into a temporary directory.
-func buildBore(t *testing.T) string {
-	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	bin := filepath.Join(t.TempDir(), "bore")
-	cmd := exec.Command(goTool, "build", "-o", bin, "github.com/boretray/bore")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build bore: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // lockedBuffer is an io.Writer safe to read while a process writes to it.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/boretray/bore/tunnel/internal/proctest"
 )
 
 // TestVanishedClientLosesPort cuts a client off the network without a FIN
@@ -62,7 +64,7 @@ func TestVanishedClientLosesPort(t *testing.T) {
 		}
 	}
 
-	bin := buildBore(t)
+	bin := proctest.BuildBore(t)
 	run := func(ns string, args ...string) *lockedBuffer {
 		out := new(lockedBuffer)
 		cmd := exec.Command("ip", append([]string{"netns", "exec", ns, bin}, args...)...)

@@ -4,14 +4,14 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/boretray/bore/tunnel/internal/proctest"
 )
 
 func TestMain(m *testing.M) {
@@ -23,22 +23,6 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// buildBore builds the bore command into a temporary directory.
-func buildBore(t *testing.T) string {
-	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	bin := filepath.Join(t.TempDir(), "bore")
-	cmd := exec.Command(goTool, "build", "-o", bin, "github.com/boretray/bore")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build bore: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // TestQuickRun runs the whole benchmark in its quick mode against freshly
 // built bore processes, so it keeps working as the tunnel changes. It
 // checks that every measurement ran and that the table is complete, never
@@ -47,7 +31,7 @@ func TestQuickRun(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the benchmark reads /proc and runs on Linux only")
 	}
-	bore := buildBore(t)
+	bore := proctest.BuildBore(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
