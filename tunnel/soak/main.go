@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command soak runs bore for a long time under steady load and watches it
 // for leaks. It runs "bore server" and "bore local" as real processes on
 // 127.0.0.1 with echo services of its own, and reports resident memory,

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command tunnelbench measures a bore tunnel against a direct loopback
 // connection: bulk throughput both ways, connection setup, small-message
 // round trips, and thousands of simultaneous connections with the memory

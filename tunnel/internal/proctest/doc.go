@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package proctest runs programs, bore above all, as child processes for
 // the tunnel's benchmark and soak test, and measures them.
 //

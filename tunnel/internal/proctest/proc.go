@@ -1,3 +1,5 @@
+//go:build linux
+
 package proctest
 
 import (
@@ -46,7 +48,7 @@ func Start(bin, name string, env []string, args ...string) (*Proc, error) {
 	}
 	cmd.Stdout = w
 	cmd.Stderr = w
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = childAttr()
 	// A grandchild may hold the output pipe open after the child exits:
 	// stop reading then rather than wait for it.
 	cmd.WaitDelay = time.Second
