@@ -3,7 +3,6 @@ package tunnel
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -326,21 +325,9 @@ func TestClientSecretMismatch(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv, err := NewServer(ServerConfig{Secret: tc.server, BindTunnels: "127.0.0.1"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv.handshakeTimeout = 200 * time.Millisecond
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- srv.Serve(ctx, ln) }()
-			defer func() { cancel(); <-done }()
-			_, _, res := runAgainst(t, uint16(ln.Addr().(*net.TCPAddr).Port), tc.client)
-			err = runResult(t, res)
+			srv := startServer(t, ServerConfig{Secret: tc.server}, func(s *Server) { s.handshakeTimeout = 200 * time.Millisecond })
+			_, _, res := runAgainst(t, srv.port, tc.client)
+			err := runResult(t, res)
 			ok := false
 			for _, w := range tc.want {
 				ok = ok || errors.Is(err, w) || (err != nil && err.Error() == w.Error())

@@ -3,6 +3,7 @@ package tunnel
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -108,39 +109,35 @@ func FuzzFrameReader(f *testing.F) {
 // to a frame that decodes to the same message.
 func FuzzClientMessage(f *testing.F) {
 	client, _ := fuzzSeeds(f)
-	for _, s := range client {
-		f.Add(bytes.TrimSuffix(s, []byte{0}))
-	}
-	f.Fuzz(func(t *testing.T, in []byte) {
-		var m ClientMessage
-		if err := m.UnmarshalJSON(in); err != nil {
-			if !errors.Is(err, ErrParse) {
-				t.Fatalf("%q: error %v is not ErrParse", in, err)
-			}
-			return
-		}
-		wire := encodeFrame(m)
-		if len(wire)-1 > MaxFrameLength {
-			// Decoding has no length limit; the frame reader has. A
-			// message this long could never have arrived as a frame.
-			return
-		}
-		back, err := newFrameReader(bytes.NewReader(wire)).readClient()
-		if err != nil || back != m {
-			t.Fatalf("%q decoded to %+v, which encodes to %q and decodes to %+v, %v", in, m, wire, back, err)
-		}
-	})
+	fuzzRoundTrip(f, client, (*frameReader).readClient)
 }
 
 // FuzzServerMessage is FuzzClientMessage for server messages.
 func FuzzServerMessage(f *testing.F) {
 	_, server := fuzzSeeds(f)
-	for _, s := range server {
+	fuzzRoundTrip(f, server, (*frameReader).readServer)
+}
+
+// message is what ClientMessage and ServerMessage have in common for the
+// round-trip fuzz targets.
+type message interface {
+	comparable
+	json.Marshaler
+}
+
+// fuzzRoundTrip seeds f with frames and checks that decoding never panics,
+// fails only with ErrParse, and that whatever decodes encodes to a frame
+// that read decodes to the same message.
+func fuzzRoundTrip[M message, PM interface {
+	*M
+	UnmarshalJSON([]byte) error
+}](f *testing.F, seeds [][]byte, read func(*frameReader) (M, error)) {
+	for _, s := range seeds {
 		f.Add(bytes.TrimSuffix(s, []byte{0}))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		var m ServerMessage
-		if err := m.UnmarshalJSON(in); err != nil {
+		var m M
+		if err := PM(&m).UnmarshalJSON(in); err != nil {
 			if !errors.Is(err, ErrParse) {
 				t.Fatalf("%q: error %v is not ErrParse", in, err)
 			}
@@ -152,7 +149,7 @@ func FuzzServerMessage(f *testing.F) {
 			// message this long could never have arrived as a frame.
 			return
 		}
-		back, err := newFrameReader(bytes.NewReader(wire)).readServer()
+		back, err := read(newFrameReader(bytes.NewReader(wire)))
 		if err != nil || back != m {
 			t.Fatalf("%q decoded to %+v, which encodes to %q and decodes to %+v, %v", in, m, wire, back, err)
 		}

@@ -198,3 +198,13 @@ func roundTrip(t *testing.T, c *net.TCPConn, msg string) string {
 func clientFor(s *testServer, localPort uint16) ClientConfig {
 	return ClientConfig{Server: "127.0.0.1", ControlPort: s.port, LocalHost: "127.0.0.1", LocalPort: localPort}
 }
+
+// wantClosed fails the test when a read on c within 5 s returns data
+// instead of an error: the peer was to close it.
+func wantClosed(t *testing.T, c net.Conn, what string) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := c.Read(make([]byte, 1)); err == nil {
+		t.Fatalf("%s: read %d bytes, want a closed connection", what, n)
+	}
+}

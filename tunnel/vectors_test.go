@@ -682,21 +682,8 @@ func TestReplayChallengeIsFresh(t *testing.T) {
 // fails after the client left.
 func TestHeartbeatSequence(t *testing.T) {
 	t.Parallel()
-	srv, err := NewServer(ServerConfig{BindTunnels: "127.0.0.1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.heartbeat = 5 * time.Millisecond
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	defer func() { cancel(); <-done }()
-
-	c, err := net.Dial("tcp", ln.Addr().String())
+	srv := startServer(t, ServerConfig{}, func(s *Server) { s.heartbeat = 5 * time.Millisecond })
+	c, err := net.Dial("tcp", joinHostPort("127.0.0.1", srv.port))
 	if err != nil {
 		t.Fatal(err)
 	}
