@@ -159,12 +159,8 @@ func tunnelEntry(m Model, st tunnel.Status) MenuEntry {
 	id := "tunnel/" + strconv.FormatUint(uint64(st.ID), 10)
 	tid := st.ID
 	if st.State == tunnel.StateFailed {
-		reason := st.Reason
-		if reason == "" {
-			reason = "the tunnel stopped"
-		}
 		return submenu(id, tunnelLabel(st),
-			disabled(id+"/reason", reason),
+			disabled(id+"/reason", failReason(st)),
 			item(id+"/stop", "Dismiss", Intent{Kind: IntentStopTunnel, Tunnel: tid}),
 		)
 	}
@@ -190,8 +186,8 @@ func tunnelEntry(m Model, st tunnel.Status) MenuEntry {
 	if st.LocalError != "" {
 		children = append(children, disabled(id+"/localerror", "⚠ "+st.LocalError))
 	}
-	if st.State == tunnel.StateReconnecting && st.Reason != "" {
-		children = append(children, disabled(id+"/reason", "⚠ "+st.Reason))
+	if r := reason(st); st.State == tunnel.StateReconnecting && r != "" {
+		children = append(children, disabled(id+"/reason", "⚠ "+r))
 	}
 	children = append(children,
 		submenu(id+"/after", "Stop after", stopAfter...),

@@ -37,10 +37,7 @@ func (c *Controller) announce(old tunnel.Status, had bool, st tunnel.Status) {
 	case st.State == tunnel.StateOpen && !wasOpen:
 		c.announceOpen(st, "%s is public at %s — address copied", "%s is public at %s")
 	case st.State == tunnel.StateFailed && (!had || old.State != tunnel.StateFailed):
-		reason := st.Reason
-		if reason == "" {
-			reason = "the tunnel stopped"
-		}
+		reason := failReason(st)
 		c.log.Warn("tunnel failed", "id", st.ID, "local", local, "reason", reason)
 		c.alert("Could not share "+local, reason)
 	}

@@ -184,12 +184,12 @@ func (t *Tunnel) update(f func(*Status)) {
 	}
 }
 
-func (t *Tunnel) setState(st State, reason string, next time.Time, attempt int) {
+func (t *Tunnel) setState(st State, err error, next time.Time, attempt int) {
 	t.update(func(s *Status) {
 		if s.State != st {
 			s.Since = time.Now()
 		}
-		s.State, s.Reason, s.NextAttempt, s.Attempt = st, reason, next, attempt
+		s.State, s.Err, s.Reason, s.NextAttempt, s.Attempt = st, err, reasonText(err), next, attempt
 	})
 }
 
@@ -228,7 +228,7 @@ func (t *Tunnel) Run(ctx context.Context) error {
 			bo.Reset()
 			prev := t.Status().RemotePort
 			t.update(func(s *Status) {
-				s.State, s.Since, s.Reason, s.Attempt = StateOpen, time.Now(), "", 0
+				s.State, s.Since, s.Err, s.Reason, s.Attempt = StateOpen, time.Now(), nil, "", 0
 				s.NextAttempt = time.Time{}
 				s.RemotePort = sess.port
 			})
@@ -242,15 +242,15 @@ func (t *Tunnel) Run(ctx context.Context) error {
 			err = t.serve(ctx, sess, &visitors)
 		}
 		if ctx.Err() != nil {
-			t.setState(StateStopped, "", time.Time{}, 0)
+			t.setState(StateStopped, nil, time.Time{}, 0)
 			return nil
 		}
 		if t.cfg.NoReconnect || t.permanent(err, everOpen) {
 			if errors.Is(err, ErrServerClosed) && t.cfg.NoReconnect {
-				t.setState(StateStopped, Describe(err), time.Time{}, 0)
+				t.setState(StateStopped, err, time.Time{}, 0)
 				return err
 			}
-			t.setState(StateFailed, Describe(err), time.Time{}, attempt)
+			t.setState(StateFailed, err, time.Time{}, attempt)
 			return err
 		}
 		var se *ServerError
@@ -264,11 +264,11 @@ func (t *Tunnel) Run(ctx context.Context) error {
 		}
 		attempt++
 		wait := bo.NextBackOff()
-		t.setState(StateReconnecting, Describe(err), time.Now().Add(wait), attempt)
+		t.setState(StateReconnecting, err, time.Now().Add(wait), attempt)
 		t.log.Warn("connection lost; reconnecting", "err", err, "in", wait.Round(100*time.Millisecond))
 		select {
 		case <-ctx.Done():
-			t.setState(StateStopped, "", time.Time{}, 0)
+			t.setState(StateStopped, nil, time.Time{}, 0)
 			return nil
 		case <-time.After(wait):
 		}
@@ -517,58 +517,6 @@ func unwrapOp(err error) error {
 		return op.Err
 	}
 	return err
-}
-
-// Describe words a tunnel error for a person: what happened and, where it
-// helps, what to do.
-func Describe(err error) string {
-	if err == nil {
-		return ""
-	}
-	var se *ServerError
-	if errors.As(err, &se) {
-		switch se.Text {
-		case errTextInvalidSecret:
-			return "the server refused the secret: check the secret for this server"
-		case errTextSecretRequired:
-			return "the server requires a secret: add one in the server's settings"
-		case errTextPortRange:
-			return "the server does not allow that port: pick another or let it choose"
-		case errTextPortInUse:
-			return "that port is already taken on the server"
-		case errTextNoFreePort:
-			return "the server has no free port left"
-		case errTextTooManyTunnels:
-			return "the server allows no more tunnels from this address"
-		case errTextServerBusy:
-			return "the server is busy"
-		}
-		return "the server said: " + se.Text
-	}
-	switch {
-	case errors.Is(err, ErrAuthRequired):
-		return "the server requires a secret: add one in the server's settings"
-	case errors.Is(err, ErrNoAuthExpected):
-		return "a secret was given but this server does not use one: remove it"
-	case errors.Is(err, ErrServerClosed):
-		return "the server closed the connection"
-	case errors.Is(err, ErrNoHeartbeat):
-		return "the server stopped responding"
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "server unreachable: connection refused"
-	}
-	var dnsErr *net.DNSError
-	if errors.As(err, &dnsErr) {
-		return "server unreachable: cannot resolve " + dnsErr.Name
-	}
-	if isTimeout(err) || errors.Is(err, context.DeadlineExceeded) {
-		return "server unreachable: no answer within " + NetworkTimeout.String()
-	}
-	var op *net.OpError
-	if errors.As(err, &op) {
-		return "server unreachable: " + unwrapOp(err).Error()
-	}
-	return err.Error()
 }
 
 var errManagerClosed = errors.New("tunnel manager is closed")

@@ -506,7 +506,7 @@ func TestHeartbeatLiveness(t *testing.T) {
 	<-hello
 	waitFor(t, "dead connection noticed", 10*time.Second, func() bool {
 		st := tun.Status()
-		return st.State == StateReconnecting && st.Reason == Describe(ErrNoHeartbeat)
+		return st.State == StateReconnecting && st.Reason == reasonText(ErrNoHeartbeat)
 	})
 	select { // and it reconnects
 	case <-hello:

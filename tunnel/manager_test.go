@@ -100,7 +100,7 @@ func TestManagerFailedTunnelStays(t *testing.T) {
 		return st.State == StateFailed
 	})
 	st, _ := s.Find(id)
-	if st.Reason != Describe(&ServerError{Text: errTextInvalidSecret}) {
+	if st.Reason != reasonText(ErrInvalidSecret) {
 		t.Errorf("reason %q", st.Reason)
 	}
 }

@@ -88,12 +88,9 @@ type ServerStats struct {
 	Visitors int64
 	// BytesIn counts bytes from visitors to clients, BytesOut the reverse.
 	BytesIn, BytesOut int64
-	// Refused counts refused work by reason: "busy" (handshake cap),
-	// "per_ip" (tunnels per address), "pending" (pending cap), "auth"
-	// (failed authentication), "port" (port not available), "protocol"
-	// (malformed or timed-out handshakes), "expired" (visitors never
-	// accepted), "unknown_id" (Accept for an unknown visitor).
-	Refused map[string]int64
+	// Refused counts refused work by reason; a reason that never happened
+	// may be missing.
+	Refused map[Refusal]int64
 }
 
 // Server hands out public ports to bore clients and forwards visitors.
@@ -111,7 +108,7 @@ type Server struct {
 	tunnels atomic.Int64
 	nPend   atomic.Int64
 	traffic counters
-	refused sync.Map // reason -> *atomic.Int64
+	refused sync.Map // Refusal -> *atomic.Int64
 	warns   logLimiter
 
 	// Timers, replaceable by tests in this package.
@@ -237,16 +234,16 @@ func (s *Server) Stats() ServerStats {
 		Visitors: s.traffic.total.Load(),
 		BytesIn:  s.traffic.bytesIn.Load(),
 		BytesOut: s.traffic.bytesOut.Load(),
-		Refused:  map[string]int64{},
+		Refused:  map[Refusal]int64{},
 	}
 	s.refused.Range(func(k, v any) bool {
-		st.Refused[k.(string)] = v.(*atomic.Int64).Load()
+		st.Refused[k.(Refusal)] = v.(*atomic.Int64).Load()
 		return true
 	})
 	return st
 }
 
-func (s *Server) refuse(reason string) {
+func (s *Server) refuse(reason Refusal) {
 	v, ok := s.refused.Load(reason)
 	if !ok {
 		v, _ = s.refused.LoadOrStore(reason, new(atomic.Int64))
@@ -262,8 +259,8 @@ const refusalLogInterval = time.Second
 // for each reason, so that a flood of connections does not also flood the
 // log. The line says how many were left out since the last one; Stats and
 // the metrics still count every refusal.
-func (s *Server) warnRefusal(log *slog.Logger, reason, msg string, args ...any) {
-	ok, skipped := s.warns.allow(reason, time.Now())
+func (s *Server) warnRefusal(log *slog.Logger, reason Refusal, msg string, args ...any) {
+	ok, skipped := s.warns.allow(string(reason), time.Now())
 	if !ok {
 		return
 	}
@@ -308,8 +305,8 @@ func (s *Server) handleConn(ctx context.Context, conn net.Conn) {
 	select {
 	case s.handshakes <- struct{}{}:
 	default:
-		s.refuse("busy")
-		s.warnRefusal(log, "busy", "too many handshakes in flight; refusing connection")
+		s.refuse(RefusedBusy)
+		s.warnRefusal(log, RefusedBusy, "too many handshakes in flight; refusing connection")
 		conn.SetWriteDeadline(time.Now().Add(time.Second))
 		conn.Write(encodeFrame(ServerMessage{Kind: ServerErr, Text: errTextServerBusy}))
 		conn.Close()
@@ -334,7 +331,7 @@ func (s *Server) handleConn(ctx context.Context, conn net.Conn) {
 	if err != nil {
 		// After the handshake, or with no secret, bore answers protocol
 		// errors with silence.
-		s.refuse("protocol")
+		s.refuse(RefusedProtocol)
 		log.Debug("connection closed during handshake", "err", describeReadErr(err))
 		conn.Close()
 		return
@@ -347,8 +344,8 @@ func (s *Server) handleConn(ctx context.Context, conn net.Conn) {
 	case ClientAccept:
 		s.serveAccept(conn, msg.ID, fr.buffered(), log)
 	default:
-		s.refuse("protocol")
-		s.warnRefusal(log, "protocol", "unexpected authenticate")
+		s.refuse(RefusedProtocol)
+		s.warnRefusal(log, RefusedProtocol, "unexpected authenticate")
 		conn.Close()
 	}
 }
@@ -378,9 +375,9 @@ func (s *Server) serverAuth(conn net.Conn, fr *frameReader, log *slog.Logger) bo
 		conn.SetWriteDeadline(time.Time{})
 		return true
 	}
-	reason := "protocol"
+	reason := RefusedProtocol
 	if text == errTextInvalidSecret {
-		reason = "auth"
+		reason = RefusedAuth
 	}
 	s.refuse(reason)
 	s.warnRefusal(log, reason, "handshake failed", "err", text)
@@ -398,8 +395,8 @@ func (s *Server) serveTunnel(ctx context.Context, conn net.Conn, port uint16, lo
 	s.mu.Lock()
 	if s.perIP[ip] >= s.cfg.MaxTunnelsPerIP {
 		s.mu.Unlock()
-		s.refuse("per_ip")
-		s.warnRefusal(log, "per_ip", "refusing tunnel: too many tunnels from this address", "limit", s.cfg.MaxTunnelsPerIP)
+		s.refuse(RefusedPerIP)
+		s.warnRefusal(log, RefusedPerIP, "refusing tunnel: too many tunnels from this address", "limit", s.cfg.MaxTunnelsPerIP)
 		s.sendError(conn, errTextTooManyTunnels)
 		return
 	}
@@ -415,8 +412,8 @@ func (s *Server) serveTunnel(ctx context.Context, conn net.Conn, port uint16, lo
 
 	ln, text := s.listenTunnel(ctx, port)
 	if ln == nil {
-		s.refuse("port")
-		s.warnRefusal(log, "port", "refusing tunnel", "port", port, "err", text)
+		s.refuse(RefusedPort)
+		s.warnRefusal(log, RefusedPort, "refusing tunnel", "port", port, "err", text)
 		s.sendError(conn, text)
 		return
 	}
@@ -454,8 +451,8 @@ func (s *Server) serveTunnel(ctx context.Context, conn net.Conn, port uint16, lo
 	var tunnelPending atomic.Int64
 	announce := func(v net.Conn) bool {
 		if tunnelPending.Load() >= int64(s.cfg.MaxPendingPerTunnel) || s.nPend.Load() >= int64(s.cfg.MaxPending) {
-			s.refuse("pending")
-			s.warnRefusal(log, "pending", "too many visitors waiting; refusing one", "limit", s.cfg.MaxPendingPerTunnel)
+			s.refuse(RefusedPending)
+			s.warnRefusal(log, RefusedPending, "too many visitors waiting; refusing one", "limit", s.cfg.MaxPendingPerTunnel)
 			v.Close()
 			return true
 		}
@@ -584,7 +581,7 @@ func (s *Server) addPending(v net.Conn, tunnelPending *atomic.Int64, log *slog.L
 	s.pending[id] = p
 	p.stop = s.clock.AfterFunc(s.pendingTimeout, func() {
 		if s.takePending(id) != nil {
-			s.refuse("expired")
+			s.refuse(RefusedExpired)
 			log.Debug("removed stale connection", "id", id)
 			v.Close()
 		}
@@ -630,7 +627,7 @@ func (s *Server) closePending() {
 func (s *Server) serveAccept(conn net.Conn, id uuid.UUID, leftover []byte, log *slog.Logger) {
 	p := s.takePending(id)
 	if p == nil {
-		s.refuse("unknown_id")
+		s.refuse(RefusedUnknownID)
 		log.Debug("missing connection", "id", id)
 		conn.Close()
 		return

@@ -1,7 +1,11 @@
 package tunnel
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"net"
+	"syscall"
 	"time"
 )
 
@@ -62,8 +66,12 @@ type Status struct {
 	// RemotePort is the public port the server gave; it keeps the last
 	// known value while reconnecting, and is 0 before the first success.
 	RemotePort uint16
-	// Reason says, for a person, why the tunnel is reconnecting or failed.
-	// It is empty in other states.
+	// Err is why the tunnel is reconnecting, failed or stopped by itself;
+	// nil in other states. Callers that show it to people word it
+	// themselves (errors.Is against the sentinels, *ServerError).
+	Err error
+	// Reason is Err in the engine's own short words, for logs and
+	// diagnostics; "" when Err is nil.
 	Reason string
 	// NextAttempt is when the next connection attempt is due, while
 	// reconnecting.
@@ -112,4 +120,56 @@ func (s Snapshot) Find(id TunnelID) (Status, bool) {
 		}
 	}
 	return Status{}, false
+}
+
+// reasonText words err in the engine's terms: what went wrong, with no
+// advice on what to do, which depends on the program showing it.
+func reasonText(err error) string {
+	if err == nil {
+		return ""
+	}
+	var se *ServerError
+	if errors.As(err, &se) {
+		switch se.Text {
+		case errTextInvalidSecret:
+			return "the server refused the secret"
+		case errTextSecretRequired:
+			return "the server requires a secret"
+		case errTextPortRange:
+			return "the server does not allow that port"
+		case errTextPortInUse:
+			return "that port is already taken on the server"
+		case errTextNoFreePort:
+			return "the server has no free port left"
+		case errTextTooManyTunnels:
+			return "the server allows no more tunnels from this address"
+		case errTextServerBusy:
+			return "the server is busy"
+		}
+		return "the server said: " + se.Text
+	}
+	switch {
+	case errors.Is(err, ErrAuthRequired):
+		return "the server requires a secret"
+	case errors.Is(err, ErrNoAuthExpected):
+		return "a secret was given but this server does not use one"
+	case errors.Is(err, ErrServerClosed):
+		return "the server closed the connection"
+	case errors.Is(err, ErrNoHeartbeat):
+		return "the server stopped responding"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "server unreachable: connection refused"
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return "server unreachable: cannot resolve " + dnsErr.Name
+	}
+	if isTimeout(err) || errors.Is(err, context.DeadlineExceeded) {
+		return "server unreachable: no answer within " + NetworkTimeout.String()
+	}
+	var op *net.OpError
+	if errors.As(err, &op) {
+		return "server unreachable: " + unwrapOp(err).Error()
+	}
+	return err.Error()
 }

@@ -12,7 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
-	"strings"
+	"syscall"
 
 	"github.com/boretray/bore/tunnel"
 )
@@ -268,8 +268,8 @@ func runLocal(ctx context.Context, args []string, env IO) int {
 		return ExitOK
 	}
 	fmt.Fprintf(env.Stderr, "Error: %v\n", err)
-	if d := tunnel.Describe(err); d != err.Error() {
-		fmt.Fprintf(env.Stderr, "  (%s)\n", d)
+	if h := hint(err); h != "" {
+		fmt.Fprintf(env.Stderr, "  (%s)\n", h)
 	}
 	return ExitRuntime
 }
@@ -394,8 +394,8 @@ func runServer(ctx context.Context, args []string, env IO, version string) int {
 	log.Info("bore server starting", "version", version, "ports", fmt.Sprintf("%d-%d", minPort, maxPort), "auth", secret != "")
 	if err := srv.ListenAndServe(ctx, addr); err != nil {
 		msg := err.Error()
-		if strings.Contains(msg, "address already in use") {
-			msg += fmt.Sprintf(" (is another server running? choose another port with --control-port)")
+		if errors.Is(err, syscall.EADDRINUSE) {
+			msg += " (is another server running? choose another port with --control-port)"
 		}
 		fmt.Fprintf(env.Stderr, "Error: %s\n", msg)
 		return ExitRuntime

@@ -44,10 +44,6 @@ func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
-// refusedReasons are always exported, at zero until they happen, so
-// dashboards and alerts can rely on the series existing.
-var refusedReasons = [...]string{"busy", "per_ip", "pending", "auth", "port", "protocol", "expired", "unknown_id"}
-
 // Collect reads the server's counters.
 func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 	st := c.srv.Stats()
@@ -57,8 +53,10 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.visitors, prometheus.CounterValue, float64(st.Visitors))
 	ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.CounterValue, float64(st.BytesIn), "in")
 	ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.CounterValue, float64(st.BytesOut), "out")
-	for _, r := range refusedReasons {
-		ch <- prometheus.MustNewConstMetric(c.refused, prometheus.CounterValue, float64(st.Refused[r]), r)
+	// Every reason is exported, at zero until it happens, so dashboards and
+	// alerts can rely on the series existing.
+	for _, r := range tunnel.Refusals() {
+		ch <- prometheus.MustNewConstMetric(c.refused, prometheus.CounterValue, float64(st.Refused[r]), string(r))
 	}
 }
 

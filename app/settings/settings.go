@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/adrg/xdg"
+
+	"github.com/boretray/bore/tunnel"
 )
 
 // SchemaVersion is the version of the settings file this build writes. A file
@@ -18,10 +20,6 @@ const SchemaVersion = 1
 
 // DefaultServer is the public bore server used when none is configured.
 const DefaultServer = "bore.pub"
-
-// DefaultControlPort is bore's control port (7835), used when a Server has
-// ControlPort 0.
-const DefaultControlPort = 7835
 
 // Server is a saved bore server.
 type Server struct {
@@ -33,7 +31,7 @@ type Server struct {
 // Key identifies the server: "host", or "host:port" when ControlPort is set
 // and is not 7835. IPv6 hosts with a port are bracketed ("[::1]:7000").
 func (s Server) Key() string {
-	if s.ControlPort == 0 || s.ControlPort == DefaultControlPort {
+	if s.ControlPort == 0 || s.ControlPort == tunnel.DefaultControlPort {
 		return s.Host
 	}
 	return net.JoinHostPort(s.Host, strconv.Itoa(int(s.ControlPort)))
@@ -45,7 +43,7 @@ func (s Server) String() string { return s.Key() }
 // Port returns the control port to dial: ControlPort, or 7835 when it is 0.
 func (s Server) Port() uint16 {
 	if s.ControlPort == 0 {
-		return DefaultControlPort
+		return tunnel.DefaultControlPort
 	}
 	return s.ControlPort
 }
@@ -101,7 +99,7 @@ func (s *Settings) Normalize() {
 		if srv.Host == "" || strings.ContainsAny(srv.Host, " \t\r\n/") {
 			continue
 		}
-		if srv.ControlPort == DefaultControlPort {
+		if srv.ControlPort == tunnel.DefaultControlPort {
 			srv.ControlPort = 0
 		}
 		k := srv.Key()
