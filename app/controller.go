@@ -15,7 +15,6 @@ import (
 
 	"github.com/skip2/go-qrcode"
 
-	"github.com/boretray/bore/app/desktop"
 	"github.com/boretray/bore/app/settings"
 	"github.com/boretray/bore/tunnel"
 )
@@ -38,9 +37,12 @@ type Notifier interface {
 	Notify(title, body string) error
 }
 
-// Dialogs asks the user for text; *desktop.Dialogs implements it. Available
-// returns "" when no dialog tool can be used; a cancelled dialog returns an
-// error wrapping desktop.ErrCancelled.
+// ErrCancelled is what Dialogs return when the user closed or cancelled
+// the dialog: no answer, and nothing to report.
+var ErrCancelled = errors.New("dialog cancelled")
+
+// Dialogs asks the user for text. Available returns "" when no dialog tool
+// can be used; a cancelled dialog returns an error wrapping ErrCancelled.
 type Dialogs interface {
 	Available() string
 	Entry(ctx context.Context, title, prompt, initial string) (string, error)
@@ -631,7 +633,7 @@ func (c *Controller) noDialogs(what string) {
 }
 
 func (c *Controller) cancelled(err error) bool {
-	return errors.Is(err, desktop.ErrCancelled)
+	return errors.Is(err, ErrCancelled)
 }
 
 // askPort asks for a port to share, in the background.
@@ -649,7 +651,7 @@ func (c *Controller) askPort(ctx context.Context) {
 			}
 			return
 		}
-		host, port, err := desktop.ParsePortEntry(text)
+		host, port, err := ParsePortEntry(text)
 		c.send(ctx, func() {
 			if err != nil {
 				c.alert("Cannot share that port", err.Error())
@@ -679,7 +681,7 @@ func (c *Controller) askServer(ctx context.Context) {
 			fail(err)
 			return
 		}
-		host, port, err := desktop.ParseServerEntry(text)
+		host, port, err := ParseServerEntry(text)
 		if err != nil {
 			c.send(ctx, func() { c.alert("Cannot add that server", err.Error()) })
 			return

@@ -14,7 +14,6 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/boretray/bore/app/desktop"
 	"github.com/boretray/bore/app/settings"
 	"github.com/boretray/bore/tunnel"
 )
@@ -186,7 +185,7 @@ func (d *fakeDialogs) answer(q *[]string, prompt string) (string, error) {
 	defer d.mu.Unlock()
 	d.asked = append(d.asked, prompt)
 	if len(*q) == 0 {
-		return "", desktop.ErrCancelled
+		return "", ErrCancelled
 	}
 	a := (*q)[0]
 	*q = (*q)[1:]

@@ -116,7 +116,7 @@ func Main(ctx context.Context, opts Options) int {
 		Store:     store,
 		Clipboard: clipboard{},
 		Notifier:  notifier,
-		Dialogs:   desktop.NewDialogs(),
+		Dialogs:   dialogs{desktop.NewDialogs()},
 		Opener:    opener{},
 		Autostart: autostart,
 		Prober:    dialProber{},
@@ -179,6 +179,32 @@ type clipboard struct{}
 
 // CopyText puts s on the clipboard.
 func (clipboard) CopyText(s string) error { return desktop.CopyText(s) }
+
+// dialogs are the desktop's dialogs as app.Dialogs: a cancelled dialog
+// reports app.ErrCancelled.
+type dialogs struct{ d *desktop.Dialogs }
+
+// Available names the dialog tool, or "" when there is none.
+func (d dialogs) Available() string { return d.d.Available() }
+
+// Entry asks for a line of text.
+func (d dialogs) Entry(ctx context.Context, title, prompt, initial string) (string, error) {
+	s, err := d.d.Entry(ctx, title, prompt, initial)
+	return s, cancelled(err)
+}
+
+// Password asks for a secret.
+func (d dialogs) Password(ctx context.Context, title, prompt string) (string, error) {
+	s, err := d.d.Password(ctx, title, prompt)
+	return s, cancelled(err)
+}
+
+func cancelled(err error) error {
+	if errors.Is(err, desktop.ErrCancelled) {
+		return fmt.Errorf("%w: %w", app.ErrCancelled, err)
+	}
+	return err
+}
 
 // opener opens files with the desktop's default application.
 type opener struct{}
