@@ -29,17 +29,19 @@ const (
 	IntentSharePort
 	// IntentOtherPort asks for a port (and optional host) to share.
 	IntentOtherPort
-	// IntentToggleFavorite starts the favorite called Name, or stops it.
+	// IntentToggleFavorite starts the favorite whose key is Favorite, or
+	// stops it.
 	IntentToggleFavorite
 	// IntentToggleStartFavorites flips "Start favorites at launch".
 	IntentToggleStartFavorites
-	// IntentRemoveFavorite deletes the favorite called Name.
+	// IntentRemoveFavorite deletes the favorite whose key is Favorite.
 	IntentRemoveFavorite
-	// IntentSelectServer makes the server whose key is Name the current one.
+	// IntentSelectServer makes the server whose key is Server the current
+	// one.
 	IntentSelectServer
 	// IntentAddServer asks for a new server.
 	IntentAddServer
-	// IntentRemoveServer deletes the server whose key is Name.
+	// IntentRemoveServer deletes the server whose key is Server.
 	IntentRemoveServer
 	// IntentTogglePref flips the preference Pref.
 	IntentTogglePref
@@ -67,14 +69,17 @@ const (
 	PrefNotifyOnConnection
 )
 
-// Intent is what a click on a menu entry asks the Controller to do. It is a
-// plain comparable value; only the fields its Kind documents are set.
+// Intent is what a click on a menu entry asks for. It is a plain comparable
+// value; only the fields its Kind documents are set.
 type Intent struct {
-	Kind     IntentKind
-	Tunnel   tunnel.TunnelID
-	Host     string
-	Port     uint16
-	Name     string
+	Kind   IntentKind
+	Tunnel tunnel.TunnelID
+	Host   string
+	Port   uint16
+	// Favorite is a favorite's key (FavoriteKey).
+	Favorite string
+	// Server is a server's key (settings.Server.Key).
+	Server   string
 	Duration time.Duration
 	Pref     Pref
 }

@@ -1,29 +1,30 @@
-// Package app is the tray app's model and controller: what the menu shows
-// (Render, a pure function of a Model) and what a click does (Controller). It
-// knows nothing of the tray library; app/tray draws the View it produces and
-// turns clicks back into Intents, so everything here is tested without a
-// desktop.
+// Package app is the tray app's brain, in the Elm architecture: a Model,
+// Update (a pure function from a Model and an Event to the next Model and the
+// Effects to carry out), Render (a pure function from a Model to the View the
+// tray draws) and Run, a small loop that feeds events to Update, renders, and
+// carries out effects through small interfaces. It imports no tray library
+// and no desktop adapter, so everything here is tested without a desktop.
+//
+// Update is split by area: tunnels.go (sharing, stopping, Stop after, what
+// the engine reports), favorites.go, servers.go (including probes) and
+// prefs.go.
 package app
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"strconv"
 	"time"
 
+	"github.com/boretray/bore/app/ports"
 	"github.com/boretray/bore/app/settings"
 	"github.com/boretray/bore/tunnel"
 )
 
-// Port is a TCP port listening on this machine, offered in "Share a port".
-type Port struct {
-	// Port is the port number.
-	Port uint16
-	// Addr is the address it is bound to ("127.0.0.1", "::", ...).
-	Addr string
-	// Process is the owning program's name, or "" when the OS does not say.
-	Process string
-}
+// Port is a TCP port listening on this machine, offered in "Share a port":
+// the port scanner's own type.
+type Port = ports.Port
 
 // Reach is the result of probing a server's control port.
 type Reach struct {
@@ -33,8 +34,17 @@ type Reach struct {
 	Err string
 }
 
-// Model is the whole state the menu is drawn from. The Controller owns it;
-// Render only reads it.
+// StopTimer is a "Stop after" choice for one tunnel.
+type StopTimer struct {
+	// After is the duration chosen, as offered in the menu.
+	After time.Duration
+	// At is when the tunnel stops.
+	At time.Time
+}
+
+// Model is the whole state of the tray app: what the menu is drawn from and
+// what Update decides on. Only Update makes a new one; Render only reads it.
+// Update never changes the maps of the Model it is given.
 type Model struct {
 	// Version is the app's version, shown in About.
 	Version string
@@ -47,11 +57,67 @@ type Model struct {
 	// Reach holds the last probe result per server key; a missing key means
 	// not probed yet.
 	Reach map[string]Reach
-	// StopAfter is the "Stop after" duration chosen per tunnel.
-	StopAfter map[tunnel.TunnelID]time.Duration
+	// StopAfter is the "Stop after" timer chosen per tunnel.
+	StopAfter map[tunnel.TunnelID]StopTimer
 	// FavoriteTunnels maps a favorite's key (FavoriteKey) to the tunnel
 	// running it.
 	FavoriteTunnels map[string]tunnel.TunnelID
+	// Probing holds the keys of the servers being probed now.
+	Probing map[string]bool
+	// ConfigDir is the folder "Open config folder" opens.
+	ConfigDir string
+	// ProbeInterval is how often every server is probed again.
+	ProbeInterval time.Duration
+	// NextProbe is when the servers are probed next.
+	NextProbe time.Time
+	// TimerAt is when the timer is armed to fire (the nearest Stop after
+	// deadline or NextProbe); zero when it is not armed.
+	TimerAt time.Time
+}
+
+// DefaultProbeInterval is how often servers are probed again in the
+// background: often enough for the menu to stay truthful, rare enough to
+// cost nothing.
+const DefaultProbeInterval = 5 * time.Minute
+
+// NewModel returns the Model the app starts from. probeInterval 0 means
+// DefaultProbeInterval.
+func NewModel(version string, s settings.Settings, configDir string, probeInterval time.Duration) Model {
+	if probeInterval <= 0 {
+		probeInterval = DefaultProbeInterval
+	}
+	s.Normalize()
+	return Model{
+		Version:         version,
+		Settings:        s,
+		Reach:           map[string]Reach{},
+		StopAfter:       map[tunnel.TunnelID]StopTimer{},
+		FavoriteTunnels: map[string]tunnel.TunnelID{},
+		Probing:         map[string]bool{},
+		ConfigDir:       configDir,
+		ProbeInterval:   probeInterval,
+	}
+}
+
+// clone returns m with maps of its own, so changing them leaves m alone.
+func (m Model) clone() Model {
+	m.Reach = maps.Clone(m.Reach)
+	m.StopAfter = maps.Clone(m.StopAfter)
+	m.FavoriteTunnels = maps.Clone(m.FavoriteTunnels)
+	m.Probing = maps.Clone(m.Probing)
+	if m.Reach == nil {
+		m.Reach = map[string]Reach{}
+	}
+	if m.StopAfter == nil {
+		m.StopAfter = map[tunnel.TunnelID]StopTimer{}
+	}
+	if m.FavoriteTunnels == nil {
+		m.FavoriteTunnels = map[string]tunnel.TunnelID{}
+	}
+	if m.Probing == nil {
+		m.Probing = map[string]bool{}
+	}
+	return m
 }
 
 // FavoriteKey identifies a favorite by what it shares and where: names are

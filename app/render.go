@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/boretray/bore/app/settings"
+	"github.com/boretray/bore/assets"
 	"github.com/boretray/bore/tunnel"
 )
 
@@ -79,14 +80,14 @@ func submenu(id, label string, children ...MenuEntry) MenuEntry {
 
 // iconFor picks trouble when any tunnel reconnects or failed, active when
 // any is open or connecting, idle otherwise.
-func iconFor(s tunnel.Snapshot) IconKind {
-	kind := IconIdle
+func iconFor(s tunnel.Snapshot) assets.Kind {
+	kind := assets.Idle
 	for _, t := range s.Tunnels {
 		switch t.State {
 		case tunnel.StateReconnecting, tunnel.StateFailed:
-			return IconTrouble
+			return assets.Trouble
 		case tunnel.StateOpen, tunnel.StateConnecting:
-			kind = IconActive
+			kind = assets.Active
 		}
 	}
 	return kind
@@ -172,7 +173,7 @@ func tunnelEntry(m Model, st tunnel.Status) MenuEntry {
 		copyURL.Label = "Copy as URL"
 		copyAddr.Enabled, copyURL.Enabled, qr.Enabled = false, false, false
 	}
-	chosen := m.StopAfter[tid]
+	chosen := m.StopAfter[tid].After
 	var stopAfter []MenuEntry
 	for _, c := range stopAfterChoices() {
 		stopAfter = append(stopAfter, check(id+"/after/"+c.id, c.label, chosen == c.d,
@@ -284,9 +285,9 @@ func favoritesEntry(m Model) MenuEntry {
 			_, running = m.Snapshot.Find(id)
 		}
 		children = append(children, check("fav/"+key, favoriteLabel(f), running,
-			Intent{Kind: IntentToggleFavorite, Name: key}))
+			Intent{Kind: IntentToggleFavorite, Favorite: key}))
 		remove = append(remove, item("fav/remove/"+key, favoriteLabel(f),
-			Intent{Kind: IntentRemoveFavorite, Name: key}))
+			Intent{Kind: IntentRemoveFavorite, Favorite: key}))
 	}
 	if len(children) == 0 {
 		children = append(children, disabled("fav/none", "No favorites yet: use “Save as favorite” on a tunnel"))
@@ -320,8 +321,8 @@ func serverEntry(m Model) MenuEntry {
 		key := srv.Key()
 		r, probed := m.Reach[key]
 		children = append(children, check("server/"+key, serverLabel(srv, r, probed),
-			key == m.Settings.CurrentServer, Intent{Kind: IntentSelectServer, Name: key}))
-		remove = append(remove, item("server/remove/"+key, key, Intent{Kind: IntentRemoveServer, Name: key}))
+			key == m.Settings.CurrentServer, Intent{Kind: IntentSelectServer, Server: key}))
+		remove = append(remove, item("server/remove/"+key, key, Intent{Kind: IntentRemoveServer, Server: key}))
 	}
 	children = append(children, item("server/add", "Add server…", Intent{Kind: IntentAddServer}))
 	if len(remove) > 1 {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/boretray/bore/app/settings"
+	"github.com/boretray/bore/assets"
 	"github.com/boretray/bore/tunnel"
 )
 
@@ -15,13 +16,7 @@ func openTunnel(id tunnel.TunnelID, local, remote uint16) tunnel.Status {
 }
 
 func baseModel() Model {
-	return Model{
-		Version:         "1.2.3",
-		Settings:        settings.Default(),
-		Reach:           map[string]Reach{},
-		StopAfter:       map[tunnel.TunnelID]time.Duration{},
-		FavoriteTunnels: map[string]tunnel.TunnelID{},
-	}
+	return NewModel("1.2.3", settings.Default(), "/home/u/.config/bore", 0)
 }
 
 func labels(entries []MenuEntry) []string {
@@ -46,14 +41,14 @@ func TestRenderStatusAndIcon(t *testing.T) {
 		name    string
 		tunnels []tunnel.Status
 		status  string
-		icon    IconKind
+		icon    assets.Kind
 	}{
-		{"none", nil, "No active tunnels", IconIdle},
-		{"one_open", []tunnel.Status{openTunnel(1, 3000, 41234)}, "1 tunnel active", IconActive},
-		{"two_open", []tunnel.Status{openTunnel(1, 3000, 41234), openTunnel(2, 8000, 41235)}, "2 tunnels active", IconActive},
-		{"reconnecting", []tunnel.Status{openTunnel(1, 3000, 41234), reconnecting}, "Reconnecting to bore.pub…", IconTrouble},
-		{"failed_only", []tunnel.Status{failed}, "1 tunnel failed", IconTrouble},
-		{"connecting", []tunnel.Status{connecting}, "Connecting to example.com…", IconActive},
+		{"none", nil, "No active tunnels", assets.Idle},
+		{"one_open", []tunnel.Status{openTunnel(1, 3000, 41234)}, "1 tunnel active", assets.Active},
+		{"two_open", []tunnel.Status{openTunnel(1, 3000, 41234), openTunnel(2, 8000, 41235)}, "2 tunnels active", assets.Active},
+		{"reconnecting", []tunnel.Status{openTunnel(1, 3000, 41234), reconnecting}, "Reconnecting to bore.pub…", assets.Trouble},
+		{"failed_only", []tunnel.Status{failed}, "1 tunnel failed", assets.Trouble},
+		{"connecting", []tunnel.Status{connecting}, "Connecting to example.com…", assets.Active},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,7 +87,7 @@ func TestRenderTunnelSubmenu(t *testing.T) {
 	st.Active, st.BytesIn, st.BytesOut = 3, 1_234_567, 340_000
 	m := baseModel()
 	m.Snapshot.Tunnels = []tunnel.Status{st}
-	m.StopAfter[7] = time.Hour
+	m.StopAfter[7] = StopTimer{After: time.Hour}
 	v := Render(m)
 	e, ok := v.Find("tunnel/7")
 	if !ok {
@@ -203,7 +198,7 @@ func TestRenderServers(t *testing.T) {
 func dump(entries []MenuEntry) string {
 	var b strings.Builder
 	for _, e := range entries {
-		b.WriteString(e.Label + "\n" + e.Intent.Name + e.Intent.Host + "\n")
+		b.WriteString(e.Label + "\n" + e.Intent.Favorite + e.Intent.Server + e.Intent.Host + "\n")
 		b.WriteString(dump(e.Children))
 	}
 	return b.String()

@@ -1,33 +1,12 @@
 package app
 
-// IconKind selects the tray icon.
-type IconKind int
-
-// The three tray icons.
-const (
-	// IconIdle: no tunnel is open.
-	IconIdle IconKind = iota
-	// IconActive: at least one tunnel is open and none is in trouble.
-	IconActive
-	// IconTrouble: a tunnel is reconnecting or has failed.
-	IconTrouble
-)
-
-// String returns the icon kind's name.
-func (k IconKind) String() string {
-	switch k {
-	case IconActive:
-		return "active"
-	case IconTrouble:
-		return "trouble"
-	}
-	return "idle"
-}
+import "github.com/boretray/bore/assets"
 
 // View is everything the tray shows, as plain data: the shell draws it and
 // makes no decisions of its own.
 type View struct {
-	Icon    IconKind
+	// Icon is the tray icon's state.
+	Icon    assets.Kind
 	Tooltip string
 	Title   string
 	Menu    []MenuEntry
@@ -48,7 +27,7 @@ type MenuEntry struct {
 	Checked   bool
 	// Children make the entry a submenu.
 	Children []MenuEntry
-	// Intent is sent to the Controller when the entry is clicked.
+	// Intent is handed to Update when the entry is clicked.
 	Intent Intent
 	// Separator makes the entry a separator line; only ID is used then.
 	Separator bool

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"fyne.io/systray"
+	"github.com/skip2/go-qrcode"
 
 	"github.com/boretray/bore/app"
 	"github.com/boretray/bore/app/desktop"
@@ -91,8 +92,6 @@ func Main(ctx context.Context, opts Options) int {
 
 	scanner := ports.NewScanner(portScanInterval)
 	wg.Go(func() { scanner.Run(ctx) })
-	portsCh := make(chan []app.Port)
-	wg.Go(func() { forwardPorts(ctx, scanner.Updates(), portsCh) })
 
 	shell := NewShell(icon)
 	defer shell.Close()
@@ -104,13 +103,12 @@ func Main(ctx context.Context, opts Options) int {
 	if dir, err := os.UserCacheDir(); err == nil {
 		tmp = filepath.Join(dir, "bore")
 	}
-	ctl := app.NewController(app.Config{
+	cfg := app.Config{
 		Version:   opts.Version,
 		Settings:  s,
 		LoadErr:   loadErr,
 		ConfigDir: filepath.Dir(path),
-		TempDir:   tmp,
-		Ports:     portsCh,
+		Ports:     scanner.Updates(),
 		Logger:    log,
 		Engine:    tunnel.NewManager(),
 		Store:     store,
@@ -118,16 +116,17 @@ func Main(ctx context.Context, opts Options) int {
 		Notifier:  notifier,
 		Dialogs:   dialogs{desktop.NewDialogs()},
 		Opener:    opener{},
+		QR:        qrShower{dir: tmp},
 		Autostart: autostart,
 		Prober:    dialProber{},
 		Renderer:  shell,
 		Intents:   shell.Intents(),
-	})
+	}
 
 	code := 0
 	ready := func() {
 		wg.Go(func() {
-			if err := ctl.Run(ctx); err != nil && ctx.Err() == nil {
+			if err := app.Run(ctx, cfg); err != nil && ctx.Err() == nil {
 				log.Error("tray app stopped", "err", err)
 				fmt.Fprintln(os.Stderr, "bore:", err)
 				code = 1
@@ -143,36 +142,7 @@ func Main(ctx context.Context, opts Options) int {
 }
 
 // icon returns the tray image for kind in the platform's format.
-func icon(k app.IconKind) []byte {
-	switch k {
-	case app.IconActive:
-		return assets.Icon(assets.Active, runtime.GOOS)
-	case app.IconTrouble:
-		return assets.Icon(assets.Trouble, runtime.GOOS)
-	}
-	return assets.Icon(assets.Idle, runtime.GOOS)
-}
-
-// forwardPorts turns the scanner's lists into the app's type.
-func forwardPorts(ctx context.Context, in <-chan []ports.Port, out chan<- []app.Port) {
-	for {
-		var list []ports.Port
-		select {
-		case <-ctx.Done():
-			return
-		case list = <-in:
-		}
-		conv := make([]app.Port, 0, len(list))
-		for _, p := range list {
-			conv = append(conv, app.Port{Port: p.Port, Addr: p.Addr, Process: p.Process})
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case out <- conv:
-		}
-	}
-}
+func icon(k assets.Kind) []byte { return assets.Icon(k, runtime.GOOS) }
 
 // clipboard is the desktop clipboard as an app.Clipboard.
 type clipboard struct{}
@@ -211,6 +181,22 @@ type opener struct{}
 
 // Open opens path.
 func (opener) Open(path string) error { return desktop.OpenPath(path) }
+
+// qrShower writes a QR code image into dir and opens it.
+type qrShower struct{ dir string }
+
+// ShowQR draws addr as a QR code and opens the image.
+func (q qrShower) ShowQR(addr string, port uint16) error {
+	path := filepath.Join(q.dir, "bore-qr-"+strconv.Itoa(int(port))+".png")
+	err := os.MkdirAll(q.dir, 0o700)
+	if err == nil {
+		err = qrcode.WriteFile(addr, qrcode.Medium, 384, path)
+	}
+	if err == nil {
+		err = desktop.OpenPath(path)
+	}
+	return err
+}
 
 // autostarter writes or removes the launch-at-login entry.
 type autostarter struct {

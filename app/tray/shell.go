@@ -10,6 +10,7 @@ import (
 	"fyne.io/systray"
 
 	"github.com/boretray/bore/app"
+	"github.com/boretray/bore/assets"
 )
 
 // Shell implements app.Renderer on the systray: it keeps one systray item
@@ -21,7 +22,7 @@ import (
 // in the way the whole menu is rebuilt (systray.ResetMenu). The menu is laid
 // out so this only happens when a tunnel appears or goes away.
 type Shell struct {
-	icons   func(app.IconKind) []byte
+	icons   func(assets.Kind) []byte
 	intents chan app.Intent
 	done    chan struct{}
 	wg      sync.WaitGroup
@@ -29,7 +30,7 @@ type Shell struct {
 	mu      sync.Mutex
 	root    []*node
 	drawn   bool
-	icon    app.IconKind
+	icon    assets.Kind
 	tooltip string
 	title   string
 	closed  bool
@@ -44,7 +45,7 @@ type node struct {
 
 // NewShell returns a Shell that takes icon images from icons. Render must
 // only be called once systray is ready; call Close when done.
-func NewShell(icons func(app.IconKind) []byte) *Shell {
+func NewShell(icons func(assets.Kind) []byte) *Shell {
 	return &Shell{icons: icons, intents: make(chan app.Intent), done: make(chan struct{})}
 }
 

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/boretray/bore/app/settings"
+	"github.com/boretray/bore/assets"
 	"github.com/boretray/bore/tunnel"
 )
 
@@ -22,7 +23,7 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// fakeEngine records what the controller asks and lets the test push
+// fakeEngine records what the loop asks and lets the test push
 // snapshots.
 type fakeEngine struct {
 	mu      sync.Mutex
@@ -93,6 +94,7 @@ type recorder struct {
 	opened []string
 	views  []View
 	auto   []string
+	qr     []string
 
 	saveErr, copyErr, autoErr error
 }
@@ -128,6 +130,13 @@ func (r *recorder) Open(path string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.opened = append(r.opened, path)
+	return nil
+}
+
+func (r *recorder) ShowQR(addr string, port uint16) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.qr = append(r.qr, fmt.Sprintf("%s %d", addr, port))
 	return nil
 }
 
@@ -201,7 +210,7 @@ func (p fakeProber) Probe(ctx context.Context, srv settings.Server) (time.Durati
 	return 0, errors.New("connection refused")
 }
 
-// harness runs a Controller inside a synctest bubble.
+// harness runs the loop inside a synctest bubble.
 type harness struct {
 	t       *testing.T
 	eng     *fakeEngine
@@ -226,7 +235,6 @@ func start(t *testing.T, edit func(*Config)) *harness {
 		Version:   "1.2.3",
 		Settings:  settings.Default(),
 		ConfigDir: "/home/u/.config/bore",
-		TempDir:   t.TempDir(),
 		Intents:   h.intents,
 		Ports:     h.ports,
 		Engine:    h.eng,
@@ -235,6 +243,7 @@ func start(t *testing.T, edit func(*Config)) *harness {
 		Clipboard: h.rec,
 		Notifier:  h.rec,
 		Opener:    h.rec,
+		QR:        h.rec,
 		Autostart: h.rec,
 		Prober:    fakeProber{"bore.pub": 42 * time.Millisecond},
 	}
@@ -243,14 +252,13 @@ func start(t *testing.T, edit func(*Config)) *harness {
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	h.cancel = cancel
-	ctl := NewController(cfg)
-	go func() { h.done <- ctl.Run(ctx) }()
+	go func() { h.done <- Run(ctx, cfg) }()
 	synctest.Wait()
 	h.snap()
 	return h
 }
 
-// stop ends the controller and checks it returned.
+// stop ends the loop and checks it returned.
 func (h *harness) stop() {
 	h.t.Helper()
 	h.cancel()
@@ -340,7 +348,7 @@ func TestOpenCopiesAndNotifies(t *testing.T) {
 		if got := h.label("status"); got != "1 tunnel active" {
 			t.Errorf("status = %q", got)
 		}
-		if h.view().Icon != IconActive {
+		if h.view().Icon != assets.Active {
 			t.Errorf("icon = %v", h.view().Icon)
 		}
 	})
@@ -365,7 +373,7 @@ func TestReconnect(t *testing.T) {
 				drop := openTunnel(1, 3000, 41234)
 				drop.State, drop.Reason = tunnel.StateReconnecting, "the server closed the connection"
 				h.snap(drop)
-				if h.view().Icon != IconTrouble || h.label("status") != "Reconnecting to bore.pub…" {
+				if h.view().Icon != assets.Trouble || h.label("status") != "Reconnecting to bore.pub…" {
 					t.Errorf("while reconnecting: icon %v, status %q", h.view().Icon, h.label("status"))
 				}
 				h.snap(openTunnel(1, 3000, tt.newPort))
@@ -479,7 +487,7 @@ func TestDisabledClicksAreIgnored(t *testing.T) {
 		for _, in := range []Intent{
 			{Kind: IntentCopyAddress, Tunnel: 1}, // no address yet
 			{Kind: IntentStopTunnel, Tunnel: 99}, // no such tunnel
-			{Kind: IntentRemoveServer, Name: "bore.pub"},
+			{Kind: IntentRemoveServer, Server: "bore.pub"},
 			{Kind: IntentSharePort, Port: 1234}, // not offered
 		} {
 			h.intents <- in
@@ -503,12 +511,11 @@ func TestCopyActions(t *testing.T) {
 			t.Errorf("clipboard = %q, want %q", got, want)
 		}
 		h.click("tunnel/1/qr")
-		_, opened, _ := h.rec.get()
-		if len(opened) != 1 || !strings.HasSuffix(opened[0], ".png") {
-			t.Fatalf("opened = %v, want one PNG", opened)
-		}
-		if b, err := os.ReadFile(opened[0]); err != nil || !strings.HasPrefix(string(b), "\x89PNG") {
-			t.Errorf("QR file: %v, %q", err, b[:min(len(b), 8)])
+		h.rec.mu.Lock()
+		qr := slices.Clone(h.rec.qr)
+		h.rec.mu.Unlock()
+		if want := []string{"bore.pub:41234 41234"}; !slices.Equal(qr, want) {
+			t.Errorf("QR codes shown = %q, want %q", qr, want)
 		}
 	})
 }

@@ -1,0 +1,112 @@
+package app
+
+import (
+	"errors"
+	"time"
+
+	"github.com/boretray/bore/app/settings"
+	"github.com/boretray/bore/tunnel"
+)
+
+// Effect is work Update asks the loop to do. Effects that can fail are
+// answered with a Failed event; some also with an event of their own, as
+// each says.
+type Effect interface{ isEffect() }
+
+// StartTunnel starts a tunnel; answered with TunnelStarted. Favorite is the
+// key of the favorite it runs, or "".
+type StartTunnel struct {
+	Config   tunnel.ClientConfig
+	Favorite string
+}
+
+// StopTunnel stops a tunnel; it cannot fail.
+type StopTunnel struct{ ID tunnel.TunnelID }
+
+// CopyText puts Text on the clipboard; always answered with Copied. Open is
+// set when Text is the address of a tunnel that just opened.
+type CopyText struct {
+	Text string
+	Open *OpenNote
+}
+
+// OpenNote is the "Tunnel open" notification that follows a CopyText:
+// Copied when the copy worked, Plain (and why not) when it did not.
+type OpenNote struct {
+	Copied, Plain string
+}
+
+// Notify shows a notification. Alert marks errors and answers to explicit
+// requests, shown even when informational notifications are off (Update
+// leaves those out itself).
+type Notify struct {
+	Title, Body string
+	Alert       bool
+}
+
+// SaveSettings writes the settings.
+type SaveSettings struct{ Settings settings.Settings }
+
+// OpenPath opens a file or folder with the desktop's default application.
+type OpenPath struct{ Path string }
+
+// ShowQR draws a QR code of Addr (a tunnel's public address, on public
+// port Port) and shows it.
+type ShowQR struct {
+	Addr string
+	Port uint16
+}
+
+// AskPurpose says what an Ask is for.
+type AskPurpose int
+
+// What the app asks the user for.
+const (
+	// AskPort asks for a port (or host:port) to share.
+	AskPort AskPurpose = iota + 1
+	// AskServer asks for a server to add.
+	AskServer
+	// AskSecret asks for the secret of Server, about to be added.
+	AskSecret
+)
+
+// Ask shows a dialog; answered with Answered. It fails with
+// ErrNoDialogs when no dialog program can be used.
+type Ask struct {
+	Purpose       AskPurpose
+	Title, Prompt string
+	// Password hides what is typed.
+	Password bool
+	// Server is the server being added, for AskSecret.
+	Server settings.Server
+}
+
+// ErrNoDialogs is how an Ask fails when no dialog program can be used.
+var ErrNoDialogs = errors.New("no dialog program")
+
+// Probe times a TCP connect to Server's control port; answered with Probed.
+type Probe struct{ Server settings.Server }
+
+// SetAutostart starts the app at login (On) or stops doing so; answered
+// with AutostartChanged.
+type SetAutostart struct{ On bool }
+
+// ArmTimer arms the one timer to fire at At (TimerFired), replacing any
+// earlier arming; a zero At disarms it.
+type ArmTimer struct{ At time.Time }
+
+// Quit ends the loop: every tunnel stops and the app exits.
+type Quit struct{}
+
+func (StartTunnel) isEffect()  {}
+func (StopTunnel) isEffect()   {}
+func (CopyText) isEffect()     {}
+func (Notify) isEffect()       {}
+func (SaveSettings) isEffect() {}
+func (OpenPath) isEffect()     {}
+func (ShowQR) isEffect()       {}
+func (Ask) isEffect()          {}
+func (Probe) isEffect()        {}
+func (SetAutostart) isEffect() {}
+func (ArmTimer) isEffect()     {}
+func (Quit) isEffect()         {}

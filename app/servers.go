@@ -1,0 +1,111 @@
+package app
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/boretray/bore/app/settings"
+)
+
+// This file is Update's servers area: choosing, adding and removing
+// servers, and probing whether they can be reached.
+
+func (u *update) serverClicked(in Intent) {
+	switch in.Kind {
+	case IntentSelectServer:
+		if _, ok := u.m.Settings.Server(in.Server); ok && u.m.Settings.CurrentServer != in.Server {
+			u.m.Settings.CurrentServer = in.Server
+			u.save()
+		}
+	case IntentAddServer:
+		u.do(Ask{Purpose: AskServer, Title: "Add server", Prompt: "Server (host, or host:control-port):"})
+	case IntentRemoveServer:
+		u.removeServer(in.Server)
+	}
+}
+
+func (u *update) removeServer(key string) {
+	if len(u.m.Settings.Servers) < 2 {
+		return
+	}
+	if _, ok := u.m.Settings.Server(key); !ok {
+		return
+	}
+	favs := len(u.m.Settings.Favorites)
+	u.m.Settings.Servers = slices.DeleteFunc(slices.Clone(u.m.Settings.Servers),
+		func(s settings.Server) bool { return s.Key() == key })
+	u.m.Settings.Normalize()
+	delete(u.m.Reach, key)
+	u.save()
+	if n := favs - len(u.m.Settings.Favorites); n > 0 {
+		u.notify("Server removed", fmt.Sprintf("Removed %s and %s that used it.", key, plural(n, "favorite")))
+	}
+}
+
+// serverAnswered takes the answers of "Add server": first the server, then
+// its secret.
+func (u *update) serverAnswered(e Answered) {
+	if e.Err != nil {
+		u.askFailed("a server", e.Err)
+		return
+	}
+	if e.Ask.Purpose == AskServer {
+		host, port, err := ParseServerEntry(e.Text)
+		if err != nil {
+			u.alert("Cannot add that server", err.Error())
+			return
+		}
+		u.do(Ask{Purpose: AskSecret, Title: "Add server", Password: true,
+			Prompt: "Secret for " + host + " (leave empty if it has none):",
+			Server: settings.Server{Host: host, ControlPort: port}})
+		return
+	}
+	srv := e.Ask.Server
+	srv.Secret = e.Text
+	u.addServer(srv)
+}
+
+func (u *update) addServer(srv settings.Server) {
+	s := &u.m.Settings
+	s.Servers = slices.DeleteFunc(slices.Clone(s.Servers), func(o settings.Server) bool { return o.Key() == srv.Key() })
+	s.Servers = append(s.Servers, srv)
+	s.Normalize()
+	if _, ok := s.Server(srv.Key()); !ok {
+		u.alert("Cannot add that server", srv.Key()+" is not a valid host name.")
+		return
+	}
+	s.CurrentServer = srv.Key()
+	u.save()
+	delete(u.m.Reach, srv.Key())
+	u.probe(srv)
+}
+
+// probeAll probes every saved server and schedules the next round.
+func (u *update) probeAll() {
+	for _, srv := range u.m.Settings.Servers {
+		u.probe(srv)
+	}
+	u.m.NextProbe = u.now.Add(u.m.ProbeInterval)
+}
+
+// probe probes srv unless a probe of it is under way.
+func (u *update) probe(srv settings.Server) {
+	key := srv.Key()
+	if u.m.Probing[key] {
+		return
+	}
+	u.m.Probing[key] = true
+	u.do(Probe{Server: srv})
+}
+
+func (u *update) probed(e Probed) {
+	delete(u.m.Probing, e.Server)
+	if _, ok := u.m.Settings.Server(e.Server); !ok {
+		return
+	}
+	r := Reach{RTT: e.RTT}
+	if e.Err != nil {
+		r.Err = e.Err.Error()
+	}
+	u.m.Reach[e.Server] = r
+}

@@ -1,0 +1,214 @@
+package app
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/boretray/bore/app/settings"
+	"github.com/boretray/bore/tunnel"
+)
+
+// This file is Update's tunnels area: sharing a port, the tunnel submenu's
+// actions, Stop after, and what the user hears when the engine reports a
+// change.
+
+func (u *update) tunnelClicked(in Intent) {
+	switch in.Kind {
+	case IntentCopyAddress, IntentCopyURL:
+		st, ok := u.m.Snapshot.Find(in.Tunnel)
+		if !ok || st.PublicAddr() == "" {
+			return
+		}
+		text := st.PublicAddr()
+		if in.Kind == IntentCopyURL {
+			text = publicURL(st)
+		}
+		u.do(CopyText{Text: text})
+	case IntentShowQR:
+		if st, ok := u.m.Snapshot.Find(in.Tunnel); ok && st.PublicAddr() != "" {
+			u.do(ShowQR{Addr: st.PublicAddr(), Port: st.RemotePort})
+		}
+	case IntentStopAfter:
+		u.setStopAfter(in.Tunnel, in.Duration)
+	case IntentSaveFavorite:
+		u.saveFavorite(in.Tunnel)
+	case IntentStopTunnel:
+		u.stopTunnel(in.Tunnel)
+	case IntentSharePort:
+		srv, _ := u.m.Settings.Server(u.m.Settings.CurrentServer)
+		u.startTunnel(srv, in.Host, in.Port, 0, "")
+	case IntentOtherPort:
+		u.do(Ask{Purpose: AskPort, Title: "Share a port", Prompt: "Port to share (or host:port):"})
+	}
+}
+
+func (u *update) portAnswered(e Answered) {
+	if e.Err != nil {
+		u.askFailed("a port", e.Err)
+		return
+	}
+	host, port, err := ParsePortEntry(e.Text)
+	if err != nil {
+		u.alert("Cannot share that port", err.Error())
+		return
+	}
+	srv, _ := u.m.Settings.Server(u.m.Settings.CurrentServer)
+	u.startTunnel(srv, host, port, 0, "")
+}
+
+// startTunnel asks the engine for a tunnel through srv; favorite is the key
+// of the favorite it runs, or "".
+func (u *update) startTunnel(srv settings.Server, host string, port, remote uint16, favorite string) {
+	u.do(StartTunnel{Config: tunnel.ClientConfig{
+		Server:      srv.Host,
+		ControlPort: srv.Port(),
+		LocalHost:   localHost(host),
+		LocalPort:   port,
+		RemotePort:  remote,
+		Secret:      srv.Secret,
+	}, Favorite: favorite})
+}
+
+func (u *update) tunnelStarted(e TunnelStarted) {
+	if e.Start.Favorite != "" {
+		u.m.FavoriteTunnels[e.Start.Favorite] = e.ID
+	}
+}
+
+func (u *update) startFailed(s StartTunnel, err error) {
+	u.alert("Could not share "+net2(s.Config.LocalHost, s.Config.LocalPort), err.Error())
+}
+
+func net2(host string, port uint16) string {
+	return localAddr(tunnel.Status{LocalHost: host, LocalPort: port})
+}
+
+func (u *update) stopTunnel(id tunnel.TunnelID) {
+	u.do(StopTunnel{ID: id})
+	u.forget(id)
+	u.m.Snapshot.Tunnels = slices.DeleteFunc(slices.Clone(u.m.Snapshot.Tunnels),
+		func(t tunnel.Status) bool { return t.ID == id })
+}
+
+// forget drops what the model remembers about a tunnel.
+func (u *update) forget(id tunnel.TunnelID) {
+	delete(u.m.StopAfter, id)
+	for k, tid := range u.m.FavoriteTunnels {
+		if tid == id {
+			delete(u.m.FavoriteTunnels, k)
+		}
+	}
+}
+
+func (u *update) setStopAfter(id tunnel.TunnelID, d time.Duration) {
+	if _, ok := u.m.Snapshot.Find(id); !ok {
+		return
+	}
+	if d <= 0 {
+		delete(u.m.StopAfter, id)
+		return
+	}
+	u.m.StopAfter[id] = StopTimer{After: d, At: u.now.Add(d)}
+}
+
+// stopExpired stops, in ID order, the tunnels whose Stop after time has come.
+func (u *update) stopExpired() {
+	var due []tunnel.TunnelID
+	for id, t := range u.m.StopAfter {
+		if !t.At.After(u.now) {
+			due = append(due, id)
+		}
+	}
+	slices.Sort(due)
+	for _, id := range due {
+		st, ok := u.m.Snapshot.Find(id)
+		d := u.m.StopAfter[id].After
+		u.stopTunnel(id)
+		if ok {
+			u.notify("Tunnel stopped", fmt.Sprintf("%s stopped after %s, as asked.", localAddr(st), labelFor(d)))
+		}
+	}
+}
+
+func labelFor(d time.Duration) string {
+	for _, ch := range stopAfterChoices() {
+		if ch.d == d {
+			return ch.label
+		}
+	}
+	return d.String()
+}
+
+// engineReported takes the engine's new report and tells the user what
+// changed: a tunnel opened, came back (same address or not), failed, could
+// not reach its local service, or got a visitor.
+func (u *update) engineReported(s tunnel.Snapshot) {
+	prev := u.m.Snapshot
+	u.m.Snapshot = s
+	for _, st := range s.Tunnels {
+		old, had := prev.Find(st.ID)
+		u.announce(old, had, st)
+	}
+	for _, old := range prev.Tunnels {
+		if _, ok := s.Find(old.ID); !ok {
+			u.forget(old.ID)
+		}
+	}
+}
+
+func (u *update) announce(old tunnel.Status, had bool, st tunnel.Status) {
+	local := localAddr(st)
+	wasOpen := had && old.State == tunnel.StateOpen
+	switch {
+	case st.State == tunnel.StateOpen && had && old.State == tunnel.StateReconnecting && old.RemotePort != 0:
+		if old.RemotePort == st.RemotePort {
+			u.notify("Tunnel reconnected", fmt.Sprintf("%s reconnected — same address %s", local, st.PublicAddr()))
+			break
+		}
+		u.announceOpen(st, "%s reconnected, address changed — new one copied: %s",
+			"%s reconnected, address changed to %s")
+	case st.State == tunnel.StateOpen && !wasOpen:
+		u.announceOpen(st, "%s is public at %s — address copied", "%s is public at %s")
+	case st.State == tunnel.StateFailed && (!had || old.State != tunnel.StateFailed):
+		u.alert("Could not share "+local, failReason(st))
+	}
+	if st.LocalError != "" && (!had || old.LocalError == "") {
+		u.alert("A visitor was turned away",
+			fmt.Sprintf("A visitor arrived at %s, but %s. Start the service on %s; later visitors will get through.",
+				st.PublicAddr(), st.LocalError, local))
+	}
+	if had && st.Total > old.Total && u.m.Settings.NotifyOnConnection {
+		n := st.Total - old.Total
+		body := fmt.Sprintf("A visitor connected to %s (%s).", st.PublicAddr(), local)
+		if n > 1 {
+			body = fmt.Sprintf("%d visitors connected to %s (%s).", n, st.PublicAddr(), local)
+		}
+		u.notify("New connection", body)
+	}
+}
+
+// announceOpen copies the address when the user wants it and says so;
+// copied and plain are formats taking the local and public addresses.
+func (u *update) announceOpen(st tunnel.Status, copied, plain string) {
+	local, addr := localAddr(st), st.PublicAddr()
+	if !u.m.Settings.CopyOnOpen {
+		u.notify("Tunnel open", fmt.Sprintf(plain, local, addr))
+		return
+	}
+	u.do(CopyText{Text: addr, Open: &OpenNote{
+		Copied: fmt.Sprintf(copied, local, addr),
+		Plain:  fmt.Sprintf(plain, local, addr),
+	}})
+}
+
+func (u *update) copied(e Copied) {
+	switch {
+	case e.Copy.Open != nil && e.Err == nil:
+		u.notify("Tunnel open", e.Copy.Open.Copied)
+	case e.Copy.Open != nil:
+		u.notify("Tunnel open", e.Copy.Open.Plain+fmt.Sprintf(" (could not copy it: %v)", e.Err))
+	case e.Err != nil:
+		u.alert("Could not copy the address", fmt.Sprintf("%s: %v", e.Copy.Text, e.Err))
+	}
+}
