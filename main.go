@@ -11,7 +11,7 @@ import (
 	"syscall"
 
 	"github.com/boretray/bore/app/cli"
-	"github.com/boretray/bore/app/tray"
+	"github.com/boretray/bore/app/trayapp"
 	"github.com/boretray/bore/app/winconsole"
 )
 
@@ -30,7 +30,7 @@ func main() {
 
 func run(ctx context.Context, args []string) int {
 	if len(args) == 0 || args[0] == "tray" {
-		return tray.Main(ctx, tray.Options{
+		return trayapp.Main(ctx, trayapp.Options{
 			Version: version,
 			Logger:  cli.NewLogger(os.Stderr, slog.LevelInfo),
 		})

@@ -107,20 +107,6 @@ func (n *Notifier) iconFile() string {
 	return path
 }
 
-// hasSessionBus reports whether a session bus address is known without
-// auto-launching one.
-func hasSessionBus() bool {
-	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") != "" {
-		return true
-	}
-	if rt := os.Getenv("XDG_RUNTIME_DIR"); rt != "" {
-		if fi, err := os.Stat(filepath.Join(rt, "bus")); err == nil && fi.Mode()&os.ModeSocket != 0 {
-			return true
-		}
-	}
-	return false
-}
-
 // notifyDBus calls org.freedesktop.Notifications.Notify on a private
 // session bus connection, closed afterwards.
 func notifyDBus(app, icon, title, body string) error {

@@ -7,8 +7,6 @@ package tray
 import (
 	"sync"
 
-	"fyne.io/systray"
-
 	"github.com/boretray/bore/app"
 	"github.com/boretray/bore/assets"
 )
@@ -22,6 +20,7 @@ import (
 // in the way the whole menu is rebuilt (systray.ResetMenu). The menu is laid
 // out so this only happens when a tunnel appears or goes away.
 type Shell struct {
+	tray    backend
 	icons   func(assets.Kind) []byte
 	intents chan app.Intent
 	done    chan struct{}
@@ -39,14 +38,18 @@ type Shell struct {
 // node is one systray item (or separator) and the entry last drawn in it.
 type node struct {
 	entry    app.MenuEntry // Children is not kept here
-	item     *systray.MenuItem
+	item     menuItem
 	children []*node
 }
 
 // NewShell returns a Shell that takes icon images from icons. Render must
 // only be called once systray is ready; call Close when done.
 func NewShell(icons func(assets.Kind) []byte) *Shell {
-	return &Shell{icons: icons, intents: make(chan app.Intent), done: make(chan struct{})}
+	return newShell(systrayBackend{}, icons)
+}
+
+func newShell(tray backend, icons func(assets.Kind) []byte) *Shell {
+	return &Shell{tray: tray, icons: icons, intents: make(chan app.Intent), done: make(chan struct{})}
 }
 
 // Intents receives the Intent of every item clicked.
@@ -72,23 +75,23 @@ func (s *Shell) Render(v app.View) {
 	}
 	if !s.drawn || v.Icon != s.icon {
 		if img := s.icons(v.Icon); img != nil {
-			systray.SetIcon(img)
+			s.tray.SetIcon(img)
 		}
 		s.icon = v.Icon
 	}
 	if !s.drawn || v.Tooltip != s.tooltip {
-		systray.SetTooltip(v.Tooltip)
+		s.tray.SetTooltip(v.Tooltip)
 		s.tooltip = v.Tooltip
 	}
 	if !s.drawn || v.Title != s.title {
-		systray.SetTitle(v.Title)
+		s.tray.SetTitle(v.Title)
 		s.title = v.Title
 	}
 	s.drawn = true
 	nodes, ok := s.sync(nil, s.root, v.Menu)
 	if !ok {
 		// A separator stood in the way of a change: start over.
-		systray.ResetMenu()
+		s.tray.ResetMenu()
 		nodes, _ = s.sync(nil, nil, v.Menu)
 	}
 	s.root = nodes
@@ -172,7 +175,7 @@ func (s *Shell) create(parent *node, e app.MenuEntry) *node {
 	n := &node{entry: e}
 	if e.Separator {
 		if parent == nil {
-			systray.AddSeparator()
+			s.tray.AddSeparator()
 		} else {
 			parent.item.AddSeparator()
 		}
@@ -180,9 +183,9 @@ func (s *Shell) create(parent *node, e app.MenuEntry) *node {
 	}
 	switch {
 	case parent == nil && e.Checkable:
-		n.item = systray.AddMenuItemCheckbox(e.Label, "", e.Checked)
+		n.item = s.tray.AddMenuItemCheckbox(e.Label, "", e.Checked)
 	case parent == nil:
-		n.item = systray.AddMenuItem(e.Label, "")
+		n.item = s.tray.AddMenuItem(e.Label, "")
 	case e.Checkable:
 		n.item = parent.item.AddSubMenuItemCheckbox(e.Label, "", e.Checked)
 	default:
@@ -196,7 +199,7 @@ func (s *Shell) create(parent *node, e app.MenuEntry) *node {
 	}
 	if len(children) == 0 {
 		s.wg.Add(1)
-		go s.receive(n, n.item.ClickedCh)
+		go s.receive(n, n.item.Clicked())
 	}
 	return n
 }

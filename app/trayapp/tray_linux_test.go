@@ -1,6 +1,6 @@
 //go:build linux
 
-package tray_test
+package trayapp_test
 
 import (
 	"bufio"
@@ -21,7 +21,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/boretray/bore/app/settings"
-	"github.com/boretray/bore/app/tray"
+	"github.com/boretray/bore/app/trayapp"
 	"github.com/boretray/bore/tunnel"
 )
 
@@ -76,7 +76,7 @@ func onlyKnownRaces(out string) bool {
 	return len(blocks) > 1
 }
 
-// trayEndToEnd runs the real tray app (tray.Main) against a private session bus on
+// trayEndToEnd runs the real tray app (trayapp.Main) against a private session bus on
 // which the test plays the panel (StatusNotifierWatcher) and the
 // notification server, a real bore server and local service on loopback,
 // and a headless X server for the clipboard. It drives the menu over
@@ -116,13 +116,13 @@ func trayEndToEnd(t *testing.T) {
 	}
 
 	exited := make(chan int, 1)
-	go func() { exited <- tray.Main(ctx, tray.Options{Version: "e2e", ConfigPath: configPath}) }()
+	go func() { exited <- trayapp.Main(ctx, trayapp.Options{Version: "e2e", ConfigPath: configPath}) }()
 	defer func() {
 		cancel()
 		select {
 		case <-exited:
 		case <-time.After(10 * time.Second):
-			t.Error("tray.Main did not return after its context was cancelled")
+			t.Error("trayapp.Main did not return after its context was cancelled")
 		}
 	}()
 
@@ -225,7 +225,7 @@ func trayEndToEnd(t *testing.T) {
 	select {
 	case code := <-exited:
 		if code != 0 {
-			t.Errorf("tray.Main returned %d, want 0", code)
+			t.Errorf("trayapp.Main returned %d, want 0", code)
 		}
 		exited <- code // for the deferred wait
 	case <-time.After(10 * time.Second):

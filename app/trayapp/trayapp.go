@@ -1,4 +1,8 @@
-package tray
+// Package trayapp starts the tray app: it checks the desktop session, takes
+// the single-instance lock, loads the settings, and wires the port scanner,
+// the tunnel engine, the desktop adapters and the systray shell (app/tray)
+// to app.Run. It makes no decisions of its own; app does.
+package trayapp
 
 import (
 	"context"
@@ -13,13 +17,13 @@ import (
 	"sync"
 	"time"
 
-	"fyne.io/systray"
 	"github.com/skip2/go-qrcode"
 
 	"github.com/boretray/bore/app"
 	"github.com/boretray/bore/app/desktop"
 	"github.com/boretray/bore/app/ports"
 	"github.com/boretray/bore/app/settings"
+	"github.com/boretray/bore/app/tray"
 	"github.com/boretray/bore/assets"
 	"github.com/boretray/bore/tunnel"
 )
@@ -47,7 +51,7 @@ func Main(ctx context.Context, opts Options) int {
 	}
 	notifier := &desktop.Notifier{AppName: "Bore", Icon: assets.AppIcon(128)}
 
-	hostErr, err := checkSession()
+	hostErr, err := desktop.CheckSession()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bore:", err)
 		return 1
@@ -93,7 +97,7 @@ func Main(ctx context.Context, opts Options) int {
 	scanner := ports.NewScanner(portScanInterval)
 	wg.Go(func() { scanner.Run(ctx) })
 
-	shell := NewShell(icon)
+	shell := tray.NewShell(icon)
 	defer shell.Close()
 	autostart := &autostarter{log: log}
 	if exe, err := os.Executable(); err == nil {
@@ -116,7 +120,7 @@ func Main(ctx context.Context, opts Options) int {
 		Notifier:  notifier,
 		Dialogs:   dialogs{desktop.NewDialogs()},
 		Opener:    opener{},
-		QR:        qrShower{dir: tmp},
+		QR:        qrShower{dir: tmp, open: desktop.OpenPath},
 		Autostart: autostart,
 		Prober:    dialProber{},
 		Renderer:  shell,
@@ -131,10 +135,10 @@ func Main(ctx context.Context, opts Options) int {
 				fmt.Fprintln(os.Stderr, "bore:", err)
 				code = 1
 			}
-			systray.Quit()
+			tray.Quit()
 		})
 	}
-	systray.Run(ready, nil)
+	tray.Run(ready)
 	cancel()
 	shell.Close()
 	wg.Wait()
@@ -182,8 +186,11 @@ type opener struct{}
 // Open opens path.
 func (opener) Open(path string) error { return desktop.OpenPath(path) }
 
-// qrShower writes a QR code image into dir and opens it.
-type qrShower struct{ dir string }
+// qrShower writes a QR code image into dir and opens it with open.
+type qrShower struct {
+	dir  string
+	open func(path string) error
+}
 
 // ShowQR draws addr as a QR code and opens the image.
 func (q qrShower) ShowQR(addr string, port uint16) error {
@@ -193,7 +200,7 @@ func (q qrShower) ShowQR(addr string, port uint16) error {
 		err = qrcode.WriteFile(addr, qrcode.Medium, 384, path)
 	}
 	if err == nil {
-		err = desktop.OpenPath(path)
+		err = q.open(path)
 	}
 	return err
 }

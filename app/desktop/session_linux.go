@@ -1,24 +1,23 @@
-package tray
+package desktop
 
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/godbus/dbus/v5"
 )
 
-// checkSession makes sure the tray can be shown: on Linux the tray speaks
+// CheckSession makes sure the tray can be shown: on Linux the tray speaks
 // D-Bus, so it needs a session bus (err, fatal) and a tray host, the
 // StatusNotifierWatcher (noHost, not fatal: the icon appears as soon as a
 // host starts).
 //
-// It checks DBUS_SESSION_BUS_ADDRESS itself because godbus would otherwise
+// It looks for the bus itself (hasSessionBus) because godbus would otherwise
 // spawn dbus-launch, leaving a stray daemon, and systray's Quit panics when
 // it never connected. It uses a private connection, never the shared one
 // systray relies on.
-func checkSession() (noHost, err error) {
-	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
+func CheckSession() (noHost, err error) {
+	if !hasSessionBus() {
 		return nil, errors.New("no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set): " +
 			"the tray app needs a desktop session; from a terminal, use \"bore local <port>\" instead")
 	}

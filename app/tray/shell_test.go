@@ -1,0 +1,333 @@
+package tray
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/boretray/bore/app"
+	"github.com/boretray/bore/assets"
+)
+
+// fakeTray is an in-memory systray: a tree of items built only through the
+// calls Shell makes, as fyne.io/systray builds its menu.
+type fakeTray struct {
+	mu      sync.Mutex
+	root    []*fakeItem
+	resets  int
+	created int
+	icon    []byte
+	tooltip string
+	title   string
+}
+
+type fakeItem struct {
+	tray      *fakeTray
+	parent    *fakeItem
+	separator bool
+	title     string
+	disabled  bool
+	checkable bool
+	checked   bool
+	children  []*fakeItem
+	clicked   chan struct{}
+	removed   bool
+}
+
+func (f *fakeTray) SetIcon(img []byte)  { f.mu.Lock(); f.icon = img; f.mu.Unlock() }
+func (f *fakeTray) SetTooltip(s string) { f.mu.Lock(); f.tooltip = s; f.mu.Unlock() }
+func (f *fakeTray) SetTitle(s string)   { f.mu.Lock(); f.title = s; f.mu.Unlock() }
+
+func (f *fakeTray) ResetMenu() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.resets++
+	for _, it := range f.root {
+		it.drop()
+	}
+	f.root = nil
+}
+
+func (f *fakeTray) AddSeparator() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.root = append(f.root, &fakeItem{tray: f, separator: true})
+}
+
+func (f *fakeTray) AddMenuItem(title, _ string) menuItem {
+	return f.add(nil, title, false, false)
+}
+
+func (f *fakeTray) AddMenuItemCheckbox(title, _ string, checked bool) menuItem {
+	return f.add(nil, title, true, checked)
+}
+
+func (f *fakeTray) add(parent *fakeItem, title string, checkable, checked bool) *fakeItem {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.created++
+	it := &fakeItem{tray: f, parent: parent, title: title, checkable: checkable, checked: checked,
+		clicked: make(chan struct{})}
+	if parent == nil {
+		f.root = append(f.root, it)
+	} else {
+		parent.children = append(parent.children, it)
+	}
+	return it
+}
+
+// drop marks it and its children removed and closes their click channels,
+// as systray does on Remove.
+func (it *fakeItem) drop() {
+	if it.removed {
+		return
+	}
+	it.removed = true
+	if it.clicked != nil {
+		close(it.clicked)
+	}
+	for _, c := range it.children {
+		c.drop()
+	}
+}
+
+func (it *fakeItem) set(f func()) {
+	it.tray.mu.Lock()
+	defer it.tray.mu.Unlock()
+	if it.removed {
+		panic("change to a removed item " + it.title)
+	}
+	f()
+}
+
+func (it *fakeItem) SetTitle(s string) { it.set(func() { it.title = s }) }
+func (it *fakeItem) Enable()           { it.set(func() { it.disabled = false }) }
+func (it *fakeItem) Disable()          { it.set(func() { it.disabled = true }) }
+func (it *fakeItem) Check()            { it.set(func() { it.checked = true }) }
+func (it *fakeItem) Uncheck()          { it.set(func() { it.checked = false }) }
+
+func (it *fakeItem) Remove() {
+	it.tray.mu.Lock()
+	defer it.tray.mu.Unlock()
+	if it.parent == nil {
+		it.tray.root = slices.DeleteFunc(it.tray.root, func(o *fakeItem) bool { return o == it })
+	} else {
+		it.parent.children = slices.DeleteFunc(it.parent.children, func(o *fakeItem) bool { return o == it })
+	}
+	it.drop()
+}
+
+func (it *fakeItem) AddSeparator() {
+	it.set(func() { it.children = append(it.children, &fakeItem{tray: it.tray, parent: it, separator: true}) })
+}
+
+func (it *fakeItem) AddSubMenuItem(title, _ string) menuItem {
+	return it.tray.add(it, title, false, false)
+}
+
+func (it *fakeItem) AddSubMenuItemCheckbox(title, _ string, checked bool) menuItem {
+	return it.tray.add(it, title, true, checked)
+}
+
+func (it *fakeItem) Clicked() <-chan struct{} { return it.clicked }
+
+// menu describes the fake's menu, one line per item, indented by depth.
+func (f *fakeTray) menu() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var b strings.Builder
+	var walk func(items []*fakeItem, depth int)
+	walk = func(items []*fakeItem, depth int) {
+		for _, it := range items {
+			b.WriteString(strings.Repeat("  ", depth))
+			if it.separator {
+				b.WriteString("---\n")
+				continue
+			}
+			fmt.Fprintf(&b, "%s%s\n", it.title, flags(!it.disabled, it.checkable, it.checked))
+			walk(it.children, depth+1)
+		}
+	}
+	walk(f.root, 0)
+	return b.String()
+}
+
+// want describes entries the way menu describes the fake.
+func want(entries []app.MenuEntry) string {
+	var b strings.Builder
+	var walk func(entries []app.MenuEntry, depth int)
+	walk = func(entries []app.MenuEntry, depth int) {
+		for _, e := range entries {
+			b.WriteString(strings.Repeat("  ", depth))
+			if e.Separator {
+				b.WriteString("---\n")
+				continue
+			}
+			fmt.Fprintf(&b, "%s%s\n", e.Label, flags(e.Enabled, e.Checkable, e.Checked))
+			walk(e.Children, depth+1)
+		}
+	}
+	walk(entries, 0)
+	return b.String()
+}
+
+func flags(enabled, checkable, checked bool) string {
+	s := ""
+	if !enabled {
+		s += " (disabled)"
+	}
+	if checkable {
+		s += map[bool]string{true: " [x]", false: " [ ]"}[checked]
+	}
+	return s
+}
+
+// find returns the fake item with the given title path ("A/a1").
+func (f *fakeTray) find(path string) *fakeItem {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	items := f.root
+	var found *fakeItem
+	for _, title := range strings.Split(path, "/") {
+		found = nil
+		for _, it := range items {
+			if it.title == title {
+				found = it
+				break
+			}
+		}
+		if found == nil {
+			return nil
+		}
+		items = found.children
+	}
+	return found
+}
+
+func it(id string) app.MenuEntry {
+	return app.MenuEntry{ID: id, Label: id, Enabled: true, Intent: app.Intent{Kind: app.IntentAbout, Host: id}}
+}
+
+func sep(id string) app.MenuEntry { return app.MenuEntry{ID: id, Separator: true} }
+
+func sub(id string, children ...app.MenuEntry) app.MenuEntry {
+	return app.MenuEntry{ID: id, Label: id, Enabled: true, Children: children}
+}
+
+func chk(id string, checked bool) app.MenuEntry {
+	e := it(id)
+	e.Checkable, e.Checked = true, checked
+	return e
+}
+
+func TestShellDiffsTheMenu(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	f := &fakeTray{}
+	s := newShell(f, func(k assets.Kind) []byte { return []byte(k.String()) })
+	defer s.Close()
+
+	status := it("status")
+	top := func(a app.MenuEntry, b app.MenuEntry) []app.MenuEntry {
+		return []app.MenuEntry{status, sep("sep1"), a, b, sep("sep2"), it("quit")}
+	}
+	type step struct {
+		name string
+		menu []app.MenuEntry
+		// keep are items (title paths, "before>after" when the title
+		// changes) that must be the same objects as before the step:
+		// updated in place, not recreated.
+		keep []string
+		// created is how many items the step may create; -1 is any.
+		created int
+		// resets is how many times the step rebuilds the whole menu.
+		resets int
+	}
+	disabledA2 := it("a2")
+	disabledA2.Enabled = false
+	relabeled := status
+	relabeled.Label = "status now"
+	steps := []step{
+		{name: "first_draw", menu: top(sub("A", it("a1"), it("a2"), it("a3")), chk("B", false)), created: 7},
+		{name: "in_place", menu: append([]app.MenuEntry{relabeled}, top(sub("A", it("a1"), disabledA2, it("a3")), chk("B", true))[1:]...),
+			keep: []string{"status>status now", "A", "A/a1", "A/a2", "A/a3", "B", "quit"}},
+		{name: "insert", menu: top(sub("A", it("a1"), it("aX"), it("a2"), it("a3")), chk("B", true)),
+			keep: []string{"A", "A/a1", "B"}, created: 3},
+		{name: "remove", menu: top(sub("A", it("a1"), it("a3")), chk("B", true)),
+			keep: []string{"A", "A/a1", "B"}, created: 1},
+		{name: "reorder", menu: top(sub("A", it("a3"), it("a1")), chk("B", true)),
+			keep: []string{"A", "B"}, created: 2},
+		{name: "submenu_grows", menu: top(sub("A", it("a3"), it("a1"), it("a4"), sub("S", it("s1"))), chk("B", true)),
+			keep: []string{"A", "A/a3", "A/a1", "B"}, created: 3},
+		{name: "nested_submenu_grows", menu: top(sub("A", it("a3"), it("a1"), it("a4"), sub("S", it("s1"), it("s2"))), chk("B", true)),
+			keep: []string{"A", "A/a3", "A/S", "A/S/s1", "B"}, created: 1},
+		{name: "submenu_shrinks", menu: top(sub("A", it("a3"), sub("S", it("s1"))), chk("B", true)),
+			keep: []string{"A", "A/a3", "B"}, created: 2},
+		{name: "kind_changes", menu: top(sub("A", chk("a3", true), sub("S", it("s1"))), chk("B", true)),
+			keep: []string{"A", "B"}, created: 3},
+		{name: "kind_changes_before_a_separator", menu: top(sub("A", chk("a3", true), sub("S", it("s1"))), it("B")),
+			created: 7, resets: 1},
+		{name: "separator_in_submenu", menu: top(sub("A", it("a3"), sep("sepA"), it("a6")), it("B")),
+			keep: []string{"A", "B"}, created: 2},
+		{name: "change_behind_a_separator_in_a_submenu", menu: top(sub("A", it("a7"), sep("sepA"), it("a6")), it("B")),
+			created: -1, resets: 1},
+		{name: "insert_before_a_separator", menu: append([]app.MenuEntry{status, it("T1")}, top(sub("A", it("a7"), sep("sepA"), it("a6")), it("B"))[1:]...),
+			created: -1, resets: 1},
+		{name: "remove_before_a_separator", menu: top(sub("A", it("a7"), sep("sepA"), it("a6")), it("B")),
+			created: -1, resets: 1},
+		{name: "separator_removed", menu: []app.MenuEntry{status, sub("A", it("a7")), it("B"), it("quit")},
+			created: -1, resets: 1},
+		{name: "separator_added_at_the_end", menu: []app.MenuEntry{status, sub("A", it("a7")), it("B"), it("quit"), sep("sep3")},
+			keep: []string{"status", "A", "A/a7", "B", "quit"}},
+	}
+	for _, st := range steps {
+		before := map[string]*fakeItem{}
+		for _, p := range st.keep {
+			old, _, _ := strings.Cut(p, ">")
+			before[p] = f.find(old)
+		}
+		f.mu.Lock()
+		created, resets := f.created, f.resets
+		f.mu.Unlock()
+		s.Render(app.View{Icon: assets.Active, Tooltip: "tip", Title: "Bore", Menu: st.menu})
+		if got, want := f.menu(), want(st.menu); got != want {
+			t.Fatalf("%s: menu\n%s\nwant\n%s", st.name, got, want)
+		}
+		f.mu.Lock()
+		dc, dr := f.created-created, f.resets-resets
+		f.mu.Unlock()
+		if st.created >= 0 && dc != st.created {
+			t.Errorf("%s: created %d items, want %d", st.name, dc, st.created)
+		}
+		if dr != st.resets {
+			t.Errorf("%s: rebuilt the menu %d times, want %d", st.name, dr, st.resets)
+		}
+		for _, p := range st.keep {
+			_, cur, renamed := strings.Cut(p, ">")
+			if !renamed {
+				cur = p
+			}
+			if now := f.find(cur); now == nil || before[p] == nil || now != before[p] {
+				t.Errorf("%s: %s was recreated, want it updated in place", st.name, p)
+			}
+		}
+	}
+	if string(f.icon) != "active" || f.tooltip != "tip" || f.title != "Bore" {
+		t.Errorf("icon %q tooltip %q title %q", f.icon, f.tooltip, f.title)
+	}
+
+	// A click on a live item reaches Intents with the entry's intent.
+	f.find("A/a7").clicked <- struct{}{}
+	select {
+	case in := <-s.Intents():
+		if in.Host != "a7" {
+			t.Errorf("click gave %+v, want a7's intent", in)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("click not delivered")
+	}
+}
