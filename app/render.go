@@ -36,6 +36,13 @@ const maxPortsShown = 25
 
 // Render draws the menu, icon and tooltip for m. It is pure: the same Model
 // always gives the same View.
+//
+// The layout keeps the tray shell's redraws small: the shell updates items
+// in place while IDs and kinds (separator, check box, plain item, submenu)
+// stay put, recreates the items after the first difference under the same
+// parent, and rebuilds the whole menu only when a separator is among those.
+// So the entries that come and go (tunnels) sit before the only
+// separators, and every submenu keeps its kind whatever the model holds.
 func Render(m Model) View {
 	status := statusLine(m.Snapshot)
 	v := View{

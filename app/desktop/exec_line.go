@@ -3,8 +3,9 @@ package desktop
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
+
+	"github.com/boretray/bore/app/internal/atomicfile"
 )
 
 // desktopExec renders argv as the Exec value of a .desktop file, following
@@ -37,35 +38,8 @@ func desktopExec(argv []string) (string, error) {
 	return strings.Join(parts, " "), nil
 }
 
-// writeFileAtomic writes data to path through a temporary file and a
-// rename, creating the directory (0700) if needed.
+// writeFileAtomic writes data to path atomically (atomicfile.Write): a
+// symlink at path is replaced, never written through.
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, werr := f.Write(data)
-	if werr == nil {
-		werr = f.Sync()
-	}
-	if werr == nil {
-		werr = f.Chmod(perm)
-	}
-	cerr := f.Close()
-	if werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(tmp, path)
-	}
-	if werr != nil {
-		os.Remove(tmp)
-		return werr
-	}
-	return nil
+	return atomicfile.Write(path, data, perm)
 }

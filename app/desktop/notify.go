@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"github.com/adrg/xdg"
+
+	"github.com/boretray/bore/app/internal/atomicfile"
 	"github.com/gen2brain/beeep"
 	"github.com/godbus/dbus/v5"
 )
@@ -89,17 +91,7 @@ func (n *Notifier) iconFile() string {
 	dir := filepath.Join(xdg.CacheHome, "bore")
 	path := filepath.Join(dir, "icon-"+hex.EncodeToString(sum[:8])+".png")
 	if _, err := os.Stat(path); err != nil {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return ""
-		}
-		tmp, err := os.CreateTemp(dir, ".icon-*")
-		if err != nil {
-			return ""
-		}
-		_, werr := tmp.Write(n.Icon)
-		cerr := tmp.Close()
-		if werr != nil || cerr != nil || os.Rename(tmp.Name(), path) != nil {
-			os.Remove(tmp.Name())
+		if atomicfile.Write(path, n.Icon, 0o600) != nil {
 			return ""
 		}
 	}
