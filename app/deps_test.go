@@ -8,7 +8,8 @@ import (
 )
 
 // TestNoDesktopDependencies keeps app pure: everything touching the desktop
-// (D-Bus, notifications, the clipboard, the tray, image files) lives behind
+// (D-Bus, notifications, the clipboard, the tray, image files, the port
+// scanner) lives behind
 // the interfaces the loop carries effects out through.
 func TestNoDesktopDependencies(t *testing.T) {
 	gobin, err := exec.LookPath("go")
@@ -29,6 +30,7 @@ func TestNoDesktopDependencies(t *testing.T) {
 		"fyne.io/systray",
 		"github.com/skip2/go-qrcode",
 		"github.com/boretray/bore/app/desktop",
+		"github.com/boretray/bore/app/ports",
 		"github.com/boretray/bore/app/tray",
 	}
 	deps := strings.Fields(string(out))

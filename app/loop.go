@@ -239,7 +239,7 @@ func (l *loop) do(f Effect) Event {
 		}
 		return Copied{Copy: f, Err: err}
 	case Notify:
-		l.log.Info("notification", "title", f.Title, "body", f.Body)
+		l.log.Info("notification", "title", f.Title, "body", f.Body, "alert", f.Alert)
 		if l.cfg.Notifier != nil {
 			if err := l.cfg.Notifier.Notify(f.Title, f.Body); err != nil {
 				l.log.Warn("could not show a notification", "err", err)
@@ -273,6 +273,7 @@ func (l *loop) do(f Effect) Event {
 		if err != nil {
 			return fail(err)
 		}
+		//lint:ignore S1016 an answer is its own event, alike in shape by chance
 		return AutostartChanged{On: f.On}
 	case ArmTimer:
 		l.timer.Stop()

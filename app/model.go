@@ -17,14 +17,23 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/boretray/bore/app/ports"
 	"github.com/boretray/bore/app/settings"
 	"github.com/boretray/bore/tunnel"
 )
 
-// Port is a TCP port listening on this machine, offered in "Share a port":
-// the port scanner's own type.
-type Port = ports.Port
+// Port is a TCP port listening on this machine, offered in "Share a port".
+// It is also the type the port scanner (app/ports) reports.
+type Port struct {
+	// Port is the port number.
+	Port uint16
+	// Addr is the address it is bound to ("127.0.0.1", "::", "0.0.0.0", ...).
+	Addr string
+	// PID is the owning process, or 0 when the OS does not say.
+	PID int32
+	// Process is the owning program's name, or "" when the OS does not say
+	// (another user's process, no permission).
+	Process string
+}
 
 // Reach is the result of probing a server's control port.
 type Reach struct {

@@ -7,15 +7,13 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/boretray/bore/app"
 )
 
-// Port is one listening TCP port.
-type Port struct {
-	Port    uint16
-	Addr    string // listening IP ("127.0.0.1", "::", "0.0.0.0", ...)
-	PID     int32  // 0 when unknown
-	Process string // "" when unknown (another user's process, no permission)
-}
+// Port is one listening TCP port: the tray's own type, so the scanner's
+// lists reach the tray as they are.
+type Port = app.Port
 
 // Listening returns the TCP ports listening on this machine now, one entry
 // per port (preferring an entry with a process name), sorted by port.
