@@ -1,0 +1,115 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/boretray/bore/app/settings"
+	"github.com/boretray/bore/tunnel"
+)
+
+// The collaborators the loop carries effects out through, each as small as
+// the loop needs. A nil one disables its feature.
+
+// Engine runs tunnels; *tunnel.Manager implements it.
+type Engine interface {
+	Start(cfg tunnel.ClientConfig) (tunnel.TunnelID, error)
+	Stop(id tunnel.TunnelID)
+	Watch(ctx context.Context) <-chan tunnel.Snapshot
+	Close()
+}
+
+// Clipboard puts text on the system clipboard.
+type Clipboard interface {
+	CopyText(s string) error
+}
+
+// Notifier shows a desktop notification.
+type Notifier interface {
+	Notify(title, body string) error
+}
+
+// ErrCancelled is what Dialogs return when the user closed or cancelled
+// the dialog: no answer, and nothing to report.
+var ErrCancelled = errors.New("dialog cancelled")
+
+// Dialogs asks the user for text. Available returns "" when no dialog tool
+// can be used; a cancelled dialog returns an error wrapping ErrCancelled.
+type Dialogs interface {
+	Available() string
+	Entry(ctx context.Context, title, prompt, initial string) (string, error)
+	Password(ctx context.Context, title, prompt string) (string, error)
+}
+
+// Opener opens a file or folder with the desktop's default application.
+type Opener interface {
+	Open(path string) error
+}
+
+// QRShower draws a QR code of a tunnel's public address addr (on public
+// port port) and shows it.
+type QRShower interface {
+	ShowQR(addr string, port uint16) error
+}
+
+// Autostart starts the app at login, or stops doing so.
+type Autostart interface {
+	Enable() error
+	Disable() error
+}
+
+// SettingsStore saves the settings.
+type SettingsStore interface {
+	Save(s settings.Settings) error
+}
+
+// Prober measures how long a TCP connect to a server's control port takes.
+type Prober interface {
+	Probe(ctx context.Context, srv settings.Server) (time.Duration, error)
+}
+
+// Renderer shows a View; the tray shell implements it.
+type Renderer interface {
+	Render(v View)
+}
+
+// probeTimeout bounds one reachability probe; a server slower than this to
+// accept a TCP connection is unusable anyway.
+const probeTimeout = 5 * time.Second
+
+// Config holds the app's state at start and its collaborators. Only Engine
+// and Renderer are required; a nil collaborator or channel disables its
+// feature.
+type Config struct {
+	// Version is the app's version, shown in About.
+	Version string
+	// Settings are the settings loaded at start.
+	Settings settings.Settings
+	// LoadErr is the error loading the settings returned, if any; the
+	// user is told about it once at start.
+	LoadErr error
+	// ConfigDir is the folder "Open config folder" opens.
+	ConfigDir string
+	// Intents delivers what the user clicked.
+	Intents <-chan Intent
+	// Ports delivers the listening TCP ports whenever they change.
+	Ports <-chan []Port
+	// ProbeInterval is how often servers are probed; 0 means
+	// DefaultProbeInterval.
+	ProbeInterval time.Duration
+	// Logger receives the app's logs (never a secret); nil discards.
+	Logger *slog.Logger
+
+	Engine    Engine
+	Renderer  Renderer
+	Store     SettingsStore
+	Clipboard Clipboard
+	Notifier  Notifier
+	Dialogs   Dialogs
+	Opener    Opener
+	QR        QRShower
+	Autostart Autostart
+	Prober    Prober
+}
