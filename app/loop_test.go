@@ -801,3 +801,49 @@ func savedCount(h *harness) int {
 	_, _, n := h.rec.get()
 	return n
 }
+
+func TestEngineStoppingEndsTheLoop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := start(t, nil)
+		close(h.eng.snaps)
+		if err := <-h.done; err == nil || !strings.Contains(err.Error(), "restart Bore") {
+			t.Errorf("Run = %v, want an error saying to restart", err)
+		}
+		if !h.eng.isClosed() {
+			t.Error("engine not closed")
+		}
+		h.cancel()
+	})
+}
+
+// blockingDialogs never answer until their context ends.
+type blockingDialogs struct{ asked chan struct{} }
+
+func (d blockingDialogs) Available() string { return "zenity" }
+
+func (d blockingDialogs) Entry(ctx context.Context, title, prompt, initial string) (string, error) {
+	d.asked <- struct{}{}
+	<-ctx.Done()
+	return "", ctx.Err()
+}
+
+func (d blockingDialogs) Password(ctx context.Context, title, prompt string) (string, error) {
+	return d.Entry(ctx, title, prompt, "")
+}
+
+func TestQuitWhileADialogIsOpen(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dlg := blockingDialogs{asked: make(chan struct{}, 1)}
+		h := start(t, func(c *Config) { c.Dialogs = dlg })
+		h.click("share/other")
+		<-dlg.asked
+		h.click("quit") // the menu stays usable while the dialog is open
+		if err := <-h.done; err != nil {
+			t.Errorf("Run = %v, want nil", err)
+		}
+		if n := len(h.notes()); n != 0 {
+			t.Errorf("notes = %v, want none for a dialog closed by quitting", h.notes())
+		}
+		h.cancel()
+	})
+}
