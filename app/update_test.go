@@ -196,6 +196,27 @@ func TestUpdateTunnels(t *testing.T) {
 		{name: "reconnected_same_address", model: withTunnels(reconnecting),
 			event: EngineReported{Snapshot: tunnel.Snapshot{Tunnels: []tunnel.Status{open1}}},
 			want:  fx(info("Tunnel reconnected", "localhost:3000 reconnected — same address bore.pub:41234"))},
+		{name: "reconnected_address_changed", model: withTunnels(reconnecting),
+			event: EngineReported{Snapshot: tunnel.Snapshot{Tunnels: []tunnel.Status{openTunnel(1, 3000, 41999)}}},
+			want: fx(CopyText{Text: "bore.pub:41999", Open: &OpenNote{
+				Copied: "localhost:3000 reconnected, address changed — new one copied: bore.pub:41999",
+				Plain:  "localhost:3000 reconnected, address changed to bore.pub:41999"}})},
+		{name: "local_error_told_once", model: withTunnels(open1),
+			event: EngineReported{Snapshot: tunnel.Snapshot{Tunnels: []tunnel.Status{withLocalError(open1, 1)}}},
+			want: fx(alert("A visitor was turned away", "A visitor arrived at bore.pub:41234, but nothing is listening. "+
+				"Start the service on localhost:3000; later visitors will get through."))},
+		{name: "local_error_not_told_again", model: withTunnels(withLocalError(open1, 1)),
+			event: EngineReported{Snapshot: tunnel.Snapshot{Tunnels: []tunnel.Status{withLocalError(open1, 5)}}},
+			want:  none},
+		{name: "visitors_notified_when_asked", model: func() Model {
+			m := withTunnels(open1)
+			m.Settings.NotifyOnConnection = true
+			return m
+		}(), event: EngineReported{Snapshot: tunnel.Snapshot{Tunnels: []tunnel.Status{visited(open1, 3)}}},
+			want: fx(info("New connection", "3 visitors connected to bore.pub:41234 (localhost:3000)."))},
+		{name: "visitors_quiet_by_default", model: withTunnels(open1),
+			event: EngineReported{Snapshot: tunnel.Snapshot{Tunnels: []tunnel.Status{visited(open1, 1)}}},
+			want:  none},
 		{name: "failed_is_alerted_in_tray_words", model: withTunnels(connecting(1, 3000)),
 			event: EngineReported{Snapshot: tunnel.Snapshot{Tunnels: []tunnel.Status{failedStatus(1, tunnel.ErrAuthRequired)}}},
 			want:  fx(alert("Could not share localhost:3000", "the server requires a secret: add one in the server's settings"))},
@@ -392,4 +413,14 @@ func TestUpdatePreferencesAndApp(t *testing.T) {
 				}
 			}, want: none},
 	})
+}
+
+func withLocalError(st tunnel.Status, total int64) tunnel.Status {
+	st.LocalError, st.Total = "nothing is listening", total
+	return st
+}
+
+func visited(st tunnel.Status, total int64) tunnel.Status {
+	st.Total, st.Active = total, 1
+	return st
 }
