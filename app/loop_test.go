@@ -699,8 +699,12 @@ func TestServers(t *testing.T) {
 		if _, ok := h.lastSaved().Server("tun.example.com:7000"); ok {
 			t.Error("server not removed")
 		}
+		if !hasNote(h.notes(), "Removed tun.example.com:7000.") {
+			t.Errorf("removal not told: %v", h.notes())
+		}
+		before := len(h.notes())
 		h.click("server/add") // cancelled: nothing happens, nothing said
-		if n := len(h.notes()); n != 0 {
+		if n := len(h.notes()) - before; n != 0 {
 			t.Errorf("notes after cancel: %v", h.notes())
 		}
 	})

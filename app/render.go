@@ -240,20 +240,33 @@ func portHost(addr string) string {
 }
 
 func shareEntry(m Model) MenuEntry {
+	srv, chosen := m.currentServer()
 	var children []MenuEntry
+	if !chosen {
+		children = append(children, disabled("share/noserver", "No server chosen: pick one in the Server menu"))
+	}
 	for _, p := range shownPorts(m.Ports) {
 		label := strconv.Itoa(int(p.Port))
 		if p.Process != "" {
 			label += " — " + p.Process
 		}
-		children = append(children, item("share/port/"+strconv.Itoa(int(p.Port)), label,
-			Intent{Kind: IntentSharePort, Host: portHost(p.Addr), Port: p.Port}))
+		e := item("share/port/"+strconv.Itoa(int(p.Port)), label,
+			Intent{Kind: IntentSharePort, Host: portHost(p.Addr), Port: p.Port})
+		e.Enabled = chosen
+		children = append(children, e)
 	}
 	if len(children) == 0 {
 		children = append(children, disabled("share/none", "No listening ports found"))
 	}
-	children = append(children, item("share/other", "Other port…", Intent{Kind: IntentOtherPort}))
-	return submenu("share", "Share a port", children...)
+	other := item("share/other", "Other port…", Intent{Kind: IntentOtherPort})
+	other.Enabled = chosen
+	children = append(children, other)
+	label := "Share a port (choose a server first)"
+	if chosen {
+		// Say where a Share goes, so it never surprises.
+		label = "Share a port via " + srv.Key()
+	}
+	return submenu("share", label, children...)
 }
 
 // favoriteLabel shows a favorite's name, what it shares, and where.

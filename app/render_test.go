@@ -75,7 +75,7 @@ func TestRenderTopLevelOrder(t *testing.T) {
 	m := baseModel()
 	m.Snapshot.Tunnels = []tunnel.Status{openTunnel(7, 3000, 41234)}
 	got := strings.Join(labels(Render(m).Menu), " | ")
-	want := "1 tunnel active | localhost:3000 → bore.pub:41234 | --- | Share a port | Favorites | Server | Preferences | --- | Open config folder | About Bore (1.2.3) | Quit"
+	want := "1 tunnel active | localhost:3000 → bore.pub:41234 | --- | Share a port via bore.pub | Favorites | Server | Preferences | --- | Open config folder | About Bore (1.2.3) | Quit"
 	if got != want {
 		t.Errorf("top level:\n got %s\nwant %s", got, want)
 	}
@@ -163,6 +163,36 @@ func TestRenderSharePorts(t *testing.T) {
 	e, _ = empty.Find("share")
 	if got, want := strings.Join(labels(e.Children), " | "), "No listening ports found | Other port…"; got != want {
 		t.Errorf("empty share = %q, want %q", got, want)
+	}
+}
+
+func TestRenderShareWithoutServer(t *testing.T) {
+	t.Parallel()
+	m := withTwoServers()
+	m.Settings.CurrentServer = "tun.example.com:7000"
+	m.Ports = []Port{{Port: 3000, Addr: "127.0.0.1", Process: "node"}}
+	e, _ := Render(m).Find("share")
+	if e.Label != "Share a port via tun.example.com:7000" {
+		t.Errorf("share label = %q", e.Label)
+	}
+	m.Settings.CurrentServer = ""
+	v := Render(m)
+	e, _ = v.Find("share")
+	if e.Label != "Share a port (choose a server first)" {
+		t.Errorf("share label without a server = %q", e.Label)
+	}
+	if got, want := strings.Join(labels(e.Children), " | "), "No server chosen: pick one in the Server menu | 3000 — node | Other port…"; got != want {
+		t.Errorf("share = %q, want %q", got, want)
+	}
+	for _, c := range e.Children {
+		if c.Enabled {
+			t.Errorf("%q is enabled with no server chosen", c.Label)
+		}
+	}
+	for _, c := range func() []MenuEntry { s, _ := v.Find("server"); return s.Children }() {
+		if c.Checked {
+			t.Errorf("%q is checked with no server chosen", c.Label)
+		}
 	}
 }
 

@@ -31,15 +31,28 @@ func (u *update) removeServer(key string) {
 	if _, ok := u.m.Settings.Server(key); !ok {
 		return
 	}
+	wasCurrent := u.m.Settings.CurrentServer == key
 	favs := len(u.m.Settings.Favorites)
 	u.m.Settings.Servers = slices.DeleteFunc(slices.Clone(u.m.Settings.Servers),
 		func(s settings.Server) bool { return s.Key() == key })
+	if wasCurrent {
+		// Never pick another server behind the user's back: the next
+		// Share would go somewhere they did not choose.
+		u.m.Settings.CurrentServer = ""
+	}
 	u.m.Settings.Normalize()
 	delete(u.m.Reach, key)
 	u.save()
+	body := "Removed " + key
 	if n := favs - len(u.m.Settings.Favorites); n > 0 {
-		u.notify("Server removed", fmt.Sprintf("Removed %s and %s that used it.", key, plural(n, "favorite")))
+		body += fmt.Sprintf(" and %s that used it", plural(n, "favorite"))
 	}
+	body += "."
+	if wasCurrent {
+		body += " No server is chosen now: pick one in the Server menu before sharing."
+	}
+	// Removing asks nothing, so it always says what it did.
+	u.alert("Server removed", body)
 }
 
 // serverAnswered takes the answers of "Add server": first the server, then

@@ -36,8 +36,9 @@ func (u *update) tunnelClicked(in Intent) {
 	case IntentStopTunnel:
 		u.stopTunnel(in.Tunnel)
 	case IntentSharePort:
-		srv, _ := u.m.Settings.Server(u.m.Settings.CurrentServer)
-		u.startTunnel(srv, in.Host, in.Port, 0, "")
+		if srv, ok := u.m.currentServer(); ok {
+			u.startTunnel(srv, in.Host, in.Port, 0, "")
+		}
 	case IntentOtherPort:
 		u.do(Ask{Purpose: AskPort, Title: "Share a port", Prompt: "Port to share (or host:port):"})
 	}
@@ -53,8 +54,23 @@ func (u *update) portAnswered(e Answered) {
 		u.alert("Cannot share that port", err.Error())
 		return
 	}
-	srv, _ := u.m.Settings.Server(u.m.Settings.CurrentServer)
+	srv, ok := u.m.currentServer()
+	if !ok {
+		u.alert("Cannot share "+net2(host, port), noServerChosen)
+		return
+	}
 	u.startTunnel(srv, host, port, 0, "")
+}
+
+// noServerChosen says what to do when Share has no server to go through.
+const noServerChosen = "No server is chosen: pick one in the Server menu first."
+
+// currentServer is the server Share goes through, if the user chose one.
+func (m Model) currentServer() (settings.Server, bool) {
+	if m.Settings.CurrentServer == "" {
+		return settings.Server{}, false
+	}
+	return m.Settings.Server(m.Settings.CurrentServer)
 }
 
 // startTunnel asks the engine for a tunnel through srv; favorite is the key

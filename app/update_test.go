@@ -357,7 +357,42 @@ func TestUpdateServers(t *testing.T) {
 			event: Answered{Ask: Ask{Purpose: AskSecret}, Err: ErrCancelled}, want: none},
 		{name: "remove", model: withTwoServers(),
 			event: click(Intent{Kind: IntentRemoveServer, Server: "tun.example.com:7000"}),
-			want:  func(m Model) []Effect { return []Effect{saved(m)} }},
+			check: func(t *testing.T, m Model) {
+				if m.Settings.CurrentServer != "bore.pub" {
+					t.Errorf("current = %q", m.Settings.CurrentServer)
+				}
+			},
+			want: func(m Model) []Effect {
+				return []Effect{saved(m), alert("Server removed", "Removed tun.example.com:7000.")}
+			}},
+		{name: "remove_current_chooses_none", model: func() Model {
+			m := withTwoServers()
+			m.Settings.CurrentServer = "tun.example.com:7000"
+			m.Settings.Favorites = []settings.Favorite{{Name: "ssh", LocalPort: 22, Server: "tun.example.com:7000"}}
+			return m
+		}(),
+			event: click(Intent{Kind: IntentRemoveServer, Server: "tun.example.com:7000"}),
+			check: func(t *testing.T, m Model) {
+				if m.Settings.CurrentServer != "" {
+					t.Errorf("current = %q, want none chosen", m.Settings.CurrentServer)
+				}
+			},
+			want: func(m Model) []Effect {
+				return []Effect{saved(m), alert("Server removed", "Removed tun.example.com:7000 and 1 favorite that used it. "+
+					"No server is chosen now: pick one in the Server menu before sharing.")}
+			}},
+		{name: "no_share_without_server", model: func() Model {
+			m := withTwoServers()
+			m.Settings.CurrentServer = ""
+			m.Ports = []Port{{Port: 3000}}
+			return m
+		}(), event: click(Intent{Kind: IntentSharePort, Host: "localhost", Port: 3000}), want: none},
+		{name: "other_port_without_server", model: func() Model {
+			m := withTwoServers()
+			m.Settings.CurrentServer = ""
+			return m
+		}(), event: Answered{Ask: Ask{Purpose: AskPort}, Text: "3000"},
+			want: fx(alert("Cannot share localhost:3000", "No server is chosen: pick one in the Server menu first."))},
 		{name: "last_cannot_be_removed", model: baseModel(),
 			event: click(Intent{Kind: IntentRemoveServer, Server: "bore.pub"}), want: none},
 	})

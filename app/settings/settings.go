@@ -3,6 +3,7 @@
 package settings
 
 import (
+	"cmp"
 	"errors"
 	"net"
 	"path/filepath"
@@ -86,7 +87,8 @@ func Default() Settings {
 // Normalize fills defaults and drops what cannot be used: servers without a
 // host, duplicate servers (same Key, first wins), favorites with local port 0
 // or an unknown server, and duplicate favorites (same local host, port and
-// server). It makes sure CurrentServer names a saved server, adding bore.pub
+// server). It makes sure CurrentServer names a saved server or is "" (none
+// chosen yet: the user picks one before sharing), adding bore.pub, chosen,
 // when the list is empty.
 func (s *Settings) Normalize() {
 	s.Version = SchemaVersion
@@ -112,9 +114,12 @@ func (s *Settings) Normalize() {
 	if len(servers) == 0 {
 		servers = append(servers, Server{Host: DefaultServer})
 		seen[DefaultServer] = true
+		if s.CurrentServer == "" {
+			s.CurrentServer = DefaultServer
+		}
 	}
 	s.Servers = servers
-	if !seen[s.CurrentServer] {
+	if s.CurrentServer != "" && !seen[s.CurrentServer] {
 		s.CurrentServer = servers[0].Key()
 	}
 
@@ -132,7 +137,7 @@ func (s *Settings) Normalize() {
 			continue
 		}
 		if f.Server == "" {
-			f.Server = s.CurrentServer
+			f.Server = cmp.Or(s.CurrentServer, servers[0].Key())
 		}
 		if !seen[f.Server] {
 			continue

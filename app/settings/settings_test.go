@@ -84,6 +84,11 @@ func TestNormalize(t *testing.T) {
 			want: Settings{Version: 1, CurrentServer: "x", Servers: []Server{{Host: "x"}}, Favorites: []Favorite{}},
 		},
 		{
+			name: "none_chosen_stays_none",
+			in:   Settings{Servers: []Server{{Host: "x"}, {Host: "y"}}},
+			want: Settings{Version: 1, Servers: []Server{{Host: "x"}, {Host: "y"}}, Favorites: []Favorite{}},
+		},
+		{
 			name: "favorites_cleaned",
 			in: Settings{CurrentServer: "x", Servers: []Server{{Host: "x"}}, Favorites: []Favorite{
 				{Name: "web", LocalPort: 3000, Server: "x"},
