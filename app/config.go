@@ -65,7 +65,8 @@ type SettingsStore interface {
 	Save(s settings.Settings) error
 }
 
-// Prober measures how long a TCP connect to a server's control port takes.
+// Prober checks that a server answers on its control port and takes its
+// secret, and measures how long the TCP connect took.
 type Prober interface {
 	Probe(ctx context.Context, srv settings.Server) (time.Duration, error)
 }

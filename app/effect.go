@@ -84,8 +84,13 @@ type Ask struct {
 // ErrNoDialogs is how an Ask fails when no dialog program can be used.
 var ErrNoDialogs = errors.New("no dialog program")
 
-// Probe times a TCP connect to Server's control port; answered with Probed.
-type Probe struct{ Server settings.Server }
+// Probe checks that Server answers on its control port and takes its
+// secret, timing the connect; answered with Probed. Announce is set when the
+// user is to hear the result (a server just added).
+type Probe struct {
+	Server   settings.Server
+	Announce bool
+}
 
 // SetAutostart starts the app at login (On) or stops doing so; answered
 // with AutostartChanged.

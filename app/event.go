@@ -35,6 +35,8 @@ type Probed struct {
 	Server string
 	RTT    time.Duration
 	Err    error
+	// Announce is the Probe's: the user hears the result.
+	Announce bool
 }
 
 // Answered is what the user answered to an Ask. Err wraps ErrCancelled

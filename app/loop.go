@@ -195,7 +195,7 @@ func (l *loop) do(f Effect) Event {
 			pctx, cancel := context.WithTimeout(ctx, probeTimeout)
 			defer cancel()
 			rtt, err := l.cfg.Prober.Probe(pctx, f.Server)
-			return Probed{Server: f.Server.Key(), RTT: rtt, Err: err}
+			return Probed{Server: f.Server.Key(), RTT: rtt, Err: err, Announce: f.Announce}
 		})
 	case Quit:
 		l.quit = true

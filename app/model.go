@@ -39,8 +39,24 @@ type Port struct {
 type Reach struct {
 	// RTT is how long the TCP connect took, when Err is "".
 	RTT time.Duration
-	// Err says why the server is unreachable; "" means reachable.
+	// Err says, in the tray's words, why the server cannot be used; ""
+	// means it answered and took the secret (or needs none).
 	Err string
+	// Refused is set when the server answered but refused the secret (or
+	// wants one, or wants none): it is reachable, but tunnels will fail.
+	Refused bool
+}
+
+// Outage is a server that the tunnels through it cannot reach now. The
+// user hears of it once when it starts and once when it ends, however many
+// tunnels it holds up.
+type Outage struct {
+	// Since is when the first tunnel lost the server.
+	Since time.Time
+	// Back counts the tunnels that came back on their old addresses.
+	Back int
+	// Last is the last tunnel that came back, for the one-tunnel wording.
+	Last tunnel.Status
 }
 
 // StopTimer is a "Stop after" choice for one tunnel.
@@ -73,6 +89,9 @@ type Model struct {
 	FavoriteTunnels map[string]tunnel.TunnelID
 	// Probing holds the keys of the servers being probed now.
 	Probing map[string]bool
+	// Outages holds, by server key, the servers that tunnels are waiting
+	// for now.
+	Outages map[string]Outage
 	// ConfigDir is the folder "Open config folder" opens.
 	ConfigDir string
 	// ProbeInterval is how often every server is probed again.
@@ -103,6 +122,7 @@ func NewModel(version string, s settings.Settings, configDir string, probeInterv
 		StopAfter:       map[tunnel.TunnelID]StopTimer{},
 		FavoriteTunnels: map[string]tunnel.TunnelID{},
 		Probing:         map[string]bool{},
+		Outages:         map[string]Outage{},
 		ConfigDir:       configDir,
 		ProbeInterval:   probeInterval,
 	}
@@ -114,6 +134,7 @@ func (m Model) clone() Model {
 	m.StopAfter = maps.Clone(m.StopAfter)
 	m.FavoriteTunnels = maps.Clone(m.FavoriteTunnels)
 	m.Probing = maps.Clone(m.Probing)
+	m.Outages = maps.Clone(m.Outages)
 	if m.Reach == nil {
 		m.Reach = map[string]Reach{}
 	}
@@ -125,6 +146,9 @@ func (m Model) clone() Model {
 	}
 	if m.Probing == nil {
 		m.Probing = map[string]bool{}
+	}
+	if m.Outages == nil {
+		m.Outages = map[string]Outage{}
 	}
 	return m
 }
@@ -176,6 +200,13 @@ func localHost(h string) string {
 		return "localhost"
 	}
 	return h
+}
+
+// serverKey is the key of the server a tunnel goes through ("host", or
+// "host:port" for a control port other than 7835): what the Server menu
+// shows, so two servers on one host are told apart.
+func serverKey(st tunnel.Status) string {
+	return settings.Server{Host: st.Server, ControlPort: st.ControlPort}.Key()
 }
 
 // localAddr is the local side of a tunnel as shown to people.

@@ -143,14 +143,18 @@ func tooltip(status string, s tunnel.Snapshot) string {
 // tunnelLabel is a tunnel's line in the menu.
 func tunnelLabel(st tunnel.Status) string {
 	local := localAddr(st)
+	since := ""
+	if !st.Since.IsZero() {
+		since = " since " + st.Since.Format("15:04")
+	}
 	switch st.State {
 	case tunnel.StateConnecting:
-		return local + " → connecting to " + st.Server + "…"
+		return local + " → connecting to " + serverKey(st) + "…"
 	case tunnel.StateReconnecting:
 		if st.PublicAddr() == "" {
-			return local + " → reconnecting to " + st.Server + "…"
+			return local + " → retrying " + serverKey(st) + since + "…"
 		}
-		return local + " → " + st.PublicAddr() + " (reconnecting…)"
+		return local + " → " + st.PublicAddr() + " (reconnecting" + since + "…)"
 	case tunnel.StateFailed:
 		return local + " ✕ failed"
 	}
@@ -327,6 +331,8 @@ func serverLabel(srv settings.Server, r Reach, probed bool) string {
 	label := srv.Key()
 	switch {
 	case !probed:
+	case r.Refused:
+		label += " · refuses the secret"
 	case r.Err != "":
 		label += " · unreachable"
 	default:

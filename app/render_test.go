@@ -303,3 +303,35 @@ func TestFormatBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestRenderRetryingTunnelSaysSinceWhen(t *testing.T) {
+	t.Parallel()
+	since := time.Date(2026, 1, 2, 20, 31, 0, 0, time.UTC)
+	never := tunnel.Status{ID: 1, Server: "127.0.0.1", ControlPort: 7999, LocalPort: 3000,
+		State: tunnel.StateReconnecting, Since: since}
+	was := never
+	was.ID, was.RemotePort = 2, 41000
+	conn := never
+	conn.ID, conn.State = 3, tunnel.StateConnecting
+	m := baseModel()
+	m.Snapshot.Tunnels = []tunnel.Status{never, was, conn}
+	v := Render(m)
+	for id, want := range map[string]string{
+		"tunnel/1": "localhost:3000 → retrying 127.0.0.1:7999 since 20:31…",
+		"tunnel/2": "localhost:3000 → 127.0.0.1:41000 (reconnecting since 20:31…)",
+		"tunnel/3": "localhost:3000 → connecting to 127.0.0.1:7999…",
+	} {
+		if e, _ := v.Find(id); e.Label != want {
+			t.Errorf("%s = %q, want %q", id, e.Label, want)
+		}
+	}
+}
+
+func TestRenderServerRefusingSecret(t *testing.T) {
+	t.Parallel()
+	m := withLoopback()
+	m.Reach["127.0.0.1:7999"] = Reach{Err: "the server refused the secret", Refused: true}
+	if e, _ := Render(m).Find("server/127.0.0.1:7999"); e.Label != "127.0.0.1:7999 · refuses the secret" {
+		t.Errorf("label = %q", e.Label)
+	}
+}

@@ -1,10 +1,12 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/boretray/bore/app/settings"
+	"github.com/boretray/bore/tunnel"
 )
 
 // This file is Update's servers area: choosing, adding and removing
@@ -69,7 +71,7 @@ func (u *update) serverAnswered(e Answered) {
 			return
 		}
 		u.do(Ask{Purpose: AskSecret, Title: "Add server", Password: true,
-			Prompt: "Secret for " + host + " (leave empty if it has none):",
+			Prompt: "Secret for " + settings.Server{Host: host, ControlPort: port}.Key() + " (leave empty if it has none):",
 			Server: settings.Server{Host: host, ControlPort: port}})
 		return
 	}
@@ -90,7 +92,17 @@ func (u *update) addServer(srv settings.Server) {
 	s.CurrentServer = srv.Key()
 	u.save()
 	delete(u.m.Reach, srv.Key())
-	u.probe(srv)
+	// Say at once whether it can be used, not at the first Share.
+	delete(u.m.Probing, srv.Key())
+	u.m.Probing[srv.Key()] = true
+	u.do(Probe{Server: srv, Announce: true})
+}
+
+// probeKey probes the saved server whose key is key, if there is one.
+func (u *update) probeKey(key string) {
+	if srv, ok := u.m.Settings.Server(key); ok {
+		u.probe(srv)
+	}
 }
 
 // probeAll probes every saved server and schedules the next round.
@@ -118,7 +130,35 @@ func (u *update) probed(e Probed) {
 	}
 	r := Reach{RTT: e.RTT}
 	if e.Err != nil {
-		r.Err = e.Err.Error()
+		r.Err, r.Refused = describe(e.Err), refusal(e.Err)
 	}
 	u.m.Reach[e.Server] = r
+	if !e.Announce {
+		return
+	}
+	switch {
+	case e.Err == nil:
+		u.notify("Server added", fmt.Sprintf("%s answers (%s) and is chosen for the next Share.", e.Server, formatRTT(e.RTT)))
+	case r.Refused:
+		u.alert(e.Server+" refuses the connection",
+			fmt.Sprintf("It answers, but %s. Tunnels through it will fail: remove it and add it again with the right secret.", r.Err))
+	default:
+		u.alert("Can't reach "+e.Server,
+			fmt.Sprintf("%s. It is saved anyway; check the host and port, and that the server runs.", capitalize(r.Err)))
+	}
+}
+
+// refusal reports errors that mean the server answered but will not take
+// tunnels with this secret.
+func refusal(err error) bool {
+	var se *tunnel.ServerError
+	return errors.As(err, &se) || errors.Is(err, tunnel.ErrAuthRequired) || errors.Is(err, tunnel.ErrNoAuthExpected)
+}
+
+// capitalize upper-cases the first letter of an ASCII sentence.
+func capitalize(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
 }

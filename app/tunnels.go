@@ -158,7 +158,8 @@ func labelFor(d time.Duration) string {
 
 // engineReported takes the engine's new report and tells the user what
 // changed: a tunnel opened, came back (same address or not), failed, could
-// not reach its local service, or got a visitor.
+// not reach its local service, or got a visitor; and, once per server
+// rather than once per tunnel, that a server was lost and came back.
 func (u *update) engineReported(s tunnel.Snapshot) {
 	prev := u.m.Snapshot
 	u.m.Snapshot = s
@@ -171,14 +172,23 @@ func (u *update) engineReported(s tunnel.Snapshot) {
 			u.forget(old.ID)
 		}
 	}
+	u.endOutages()
 }
 
 func (u *update) announce(old tunnel.Status, had bool, st tunnel.Status) {
 	local := localAddr(st)
 	wasOpen := had && old.State == tunnel.StateOpen
+	key := serverKey(st)
 	switch {
 	case st.State == tunnel.StateOpen && had && old.State == tunnel.StateReconnecting && old.RemotePort != 0:
 		if old.RemotePort == st.RemotePort {
+			if o, ok := u.m.Outages[key]; ok {
+				// Told once for the whole server when the outage ends.
+				o.Back++
+				o.Last = st
+				u.m.Outages[key] = o
+				break
+			}
 			u.notify("Tunnel reconnected", fmt.Sprintf("%s reconnected — same address %s", local, st.PublicAddr()))
 			break
 		}
@@ -186,8 +196,11 @@ func (u *update) announce(old tunnel.Status, had bool, st tunnel.Status) {
 			"%s reconnected, address changed to %s")
 	case st.State == tunnel.StateOpen && !wasOpen:
 		u.announceOpen(st, "%s is public at %s — address copied", "%s is public at %s")
+	case st.State == tunnel.StateReconnecting && (!had || old.State != tunnel.StateReconnecting):
+		u.serverLost(st, wasOpen)
 	case st.State == tunnel.StateFailed && (!had || old.State != tunnel.StateFailed):
 		u.alert("Could not share "+local, failReason(st))
+		u.probeKey(key)
 	}
 	if st.LocalError != "" && (!had || old.LocalError == "") {
 		u.alert("A visitor was turned away",
@@ -201,6 +214,62 @@ func (u *update) announce(old tunnel.Status, had bool, st tunnel.Status) {
 			body = fmt.Sprintf("%d visitors connected to %s (%s).", n, st.PublicAddr(), local)
 		}
 		u.notify("New connection", body)
+	}
+}
+
+// serverLost notes that st cannot reach its server. The first tunnel to
+// lose a server starts an outage: the user hears of it once, and the server
+// is probed again so the Server menu tells the truth.
+func (u *update) serverLost(st tunnel.Status, wasOpen bool) {
+	key := serverKey(st)
+	if _, ok := u.m.Outages[key]; ok {
+		return
+	}
+	u.m.Outages[key] = Outage{Since: u.now}
+	defer u.probeKey(key)
+	why := capitalize(reason(st))
+	if why == "" {
+		why = "No answer"
+	}
+	if !wasOpen && st.RemotePort == 0 {
+		u.alert("Can't reach "+key+" — still trying",
+			fmt.Sprintf("%s. %s will be shared as soon as the server answers.", why, localAddr(st)))
+		return
+	}
+	n := 0
+	for _, t := range u.m.Snapshot.Tunnels {
+		if serverKey(t) == key && t.State == tunnel.StateReconnecting {
+			n++
+		}
+	}
+	u.alert("Lost "+key+" — reconnecting",
+		fmt.Sprintf("%s. %s waiting; Bore keeps trying and asks for the same addresses.", why, plural(n, "tunnel")))
+}
+
+// endOutages ends the outages no tunnel is waiting on any more, with one
+// notification per server for the tunnels that came back, and probes the
+// server again.
+func (u *update) endOutages() {
+	var ended []string
+	for key := range u.m.Outages {
+		waiting := slices.ContainsFunc(u.m.Snapshot.Tunnels, func(t tunnel.Status) bool {
+			return serverKey(t) == key && t.State == tunnel.StateReconnecting
+		})
+		if !waiting {
+			ended = append(ended, key)
+		}
+	}
+	slices.Sort(ended)
+	for _, key := range ended {
+		o := u.m.Outages[key]
+		delete(u.m.Outages, key)
+		u.probeKey(key)
+		switch {
+		case o.Back == 1:
+			u.notify("Tunnel reconnected", fmt.Sprintf("%s reconnected — same address %s", localAddr(o.Last), o.Last.PublicAddr()))
+		case o.Back > 1:
+			u.notify(key+" is back", plural(o.Back, "tunnel")+" back on the same addresses.")
+		}
 	}
 }
 

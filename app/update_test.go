@@ -3,7 +3,9 @@ package app
 import (
 	"errors"
 	"fmt"
+	"net"
 	"reflect"
+	"syscall"
 	"testing"
 	"time"
 
@@ -219,7 +221,8 @@ func TestUpdateTunnels(t *testing.T) {
 			want:  none},
 		{name: "failed_is_alerted_in_tray_words", model: withTunnels(connecting(1, 3000)),
 			event: EngineReported{Snapshot: tunnel.Snapshot{Tunnels: []tunnel.Status{failedStatus(1, tunnel.ErrAuthRequired)}}},
-			want:  fx(alert("Could not share localhost:3000", "the server requires a secret: add one in the server's settings"))},
+			want: fx(alert("Could not share localhost:3000", "the server requires a secret: add one in the server's settings"),
+				Probe{Server: settings.Server{Host: "bore.pub"}})},
 		{name: "failed_again_is_quiet", model: withTunnels(failedStatus(1, tunnel.ErrAuthRequired)),
 			event: EngineReported{Snapshot: tunnel.Snapshot{Tunnels: []tunnel.Status{failedStatus(1, tunnel.ErrAuthRequired)}}},
 			want:  none},
@@ -338,7 +341,7 @@ func TestUpdateServers(t *testing.T) {
 		{name: "add_asks_secret", model: baseModel(),
 			event: Answered{Ask: Ask{Purpose: AskServer}, Text: "tun.example.com:7000"},
 			want: fx(Ask{Purpose: AskSecret, Title: "Add server", Password: true,
-				Prompt: "Secret for tun.example.com (leave empty if it has none):",
+				Prompt: "Secret for tun.example.com:7000 (leave empty if it has none):",
 				Server: settings.Server{Host: "tun.example.com", ControlPort: 7000}})},
 		{name: "add_bad_server", model: baseModel(),
 			event: Answered{Ask: Ask{Purpose: AskServer}, Text: "http://x"},
@@ -351,7 +354,7 @@ func TestUpdateServers(t *testing.T) {
 				}
 			},
 			want: func(m Model) []Effect {
-				return []Effect{saved(m), Probe{Server: settings.Server{Host: "tun.example.com", ControlPort: 7000, Secret: "hunter2"}}}
+				return []Effect{saved(m), Probe{Server: settings.Server{Host: "tun.example.com", ControlPort: 7000, Secret: "hunter2"}, Announce: true}}
 			}},
 		{name: "add_cancelled", model: baseModel(),
 			event: Answered{Ask: Ask{Purpose: AskSecret}, Err: ErrCancelled}, want: none},
@@ -432,7 +435,8 @@ func TestUpdatePreferencesAndApp(t *testing.T) {
 			m.Settings.Notifications, m.Settings.CopyOnOpen = false, false
 			return m
 		}(), event: EngineReported{Snapshot: tunnel.Snapshot{Tunnels: []tunnel.Status{failedStatus(1, tunnel.ErrPortInUse)}}},
-			want: fx(alert("Could not share localhost:3000", "that port is already taken on the server"))},
+			want: fx(alert("Could not share localhost:3000", "that port is already taken on the server"),
+				Probe{Server: settings.Server{Host: "bore.pub"}})},
 		{name: "open_config", model: baseModel(), event: click(Intent{Kind: IntentOpenConfig}),
 			want: fx(OpenPath{Path: "/home/u/.config/bore"})},
 		{name: "open_config_failed", model: baseModel(),
@@ -458,4 +462,104 @@ func withLocalError(st tunnel.Status, total int64) tunnel.Status {
 func visited(st tunnel.Status, total int64) tunnel.Status {
 	st.Total, st.Active = total, 1
 	return st
+}
+
+// withLoopback returns a model whose current server is a loopback one on
+// control port 7999, running tunnels.
+func withLoopback(tunnels ...tunnel.Status) Model {
+	m := baseModel()
+	m.Settings.Servers = append(m.Settings.Servers, settings.Server{Host: "127.0.0.1", ControlPort: 7999})
+	m.Settings.CurrentServer = "127.0.0.1:7999"
+	m.Settings.Normalize()
+	m.Snapshot.Tunnels = tunnels
+	return m
+}
+
+func loopTunnel(id tunnel.TunnelID, local, remote uint16, state tunnel.State) tunnel.Status {
+	return tunnel.Status{ID: id, Server: "127.0.0.1", ControlPort: 7999, LocalHost: "localhost",
+		LocalPort: local, RemotePort: remote, State: state, Since: t0}
+}
+
+func TestUpdateServerReachability(t *testing.T) {
+	t.Parallel()
+	loop := settings.Server{Host: "127.0.0.1", ControlPort: 7999}
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	lost := func(st tunnel.Status) tunnel.Status {
+		st.State, st.Err = tunnel.StateReconnecting, refused
+		return st
+	}
+	snap := func(ts ...tunnel.Status) Event { return EngineReported{Snapshot: tunnel.Snapshot{Tunnels: ts}} }
+	a, b, c := loopTunnel(1, 3000, 41000, tunnel.StateOpen), loopTunnel(2, 4000, 41001, tunnel.StateOpen), loopTunnel(3, 5000, 41002, tunnel.StateOpen)
+	down := withLoopback(lost(a), b, c)
+	down.Outages["127.0.0.1:7999"] = Outage{Since: t0}
+	allDown := withLoopback(lost(a), lost(b), lost(c))
+	allDown.Outages["127.0.0.1:7999"] = Outage{Since: t0}
+	runUpdateCases(t, []updateCase{
+		{name: "added_and_reachable", model: withLoopback(),
+			event: Probed{Server: "127.0.0.1:7999", RTT: time.Millisecond, Announce: true},
+			want:  fx(info("Server added", "127.0.0.1:7999 answers (1 ms) and is chosen for the next Share."))},
+		{name: "added_but_unreachable", model: withLoopback(),
+			event: Probed{Server: "127.0.0.1:7999", Err: refused, Announce: true},
+			check: func(t *testing.T, m Model) {
+				if r := m.Reach["127.0.0.1:7999"]; r.Err == "" || r.Refused {
+					t.Errorf("reach = %+v", r)
+				}
+			},
+			want: fx(alert("Can't reach 127.0.0.1:7999",
+				"Server unreachable: connection refused. It is saved anyway; check the host and port, and that the server runs."))},
+		{name: "added_but_secret_refused", model: withLoopback(),
+			event: Probed{Server: "127.0.0.1:7999", Err: tunnel.ErrInvalidSecret, Announce: true},
+			check: func(t *testing.T, m Model) {
+				if r := m.Reach["127.0.0.1:7999"]; !r.Refused {
+					t.Errorf("reach = %+v", r)
+				}
+			},
+			want: fx(alert("127.0.0.1:7999 refuses the connection",
+				"It answers, but the server refused the secret: check the secret for this server. "+
+					"Tunnels through it will fail: remove it and add it again with the right secret."))},
+		{name: "background_probe_is_quiet", model: withLoopback(),
+			event: Probed{Server: "127.0.0.1:7999", Err: refused}, want: none},
+		{name: "share_to_unreachable_tells_after_first_failure",
+			model: withLoopback(loopTunnel(1, 3000, 0, tunnel.StateConnecting)),
+			event: snap(lost(loopTunnel(1, 3000, 0, tunnel.StateConnecting))),
+			check: func(t *testing.T, m Model) {
+				if _, ok := m.Outages["127.0.0.1:7999"]; !ok {
+					t.Error("no outage recorded")
+				}
+			},
+			want: fx(alert("Can't reach 127.0.0.1:7999 — still trying",
+				"Server unreachable: connection refused. localhost:3000 will be shared as soon as the server answers."),
+				Probe{Server: loop})},
+		{name: "second_failure_is_quiet",
+			model: func() Model {
+				m := withLoopback(lost(loopTunnel(1, 3000, 0, tunnel.StateConnecting)))
+				m.Outages["127.0.0.1:7999"] = Outage{Since: t0}
+				return m
+			}(),
+			event: snap(lost(loopTunnel(1, 3000, 0, tunnel.StateConnecting)), lost(loopTunnel(2, 4000, 0, tunnel.StateConnecting))),
+			want:  none},
+		{name: "lost_server_told_once", model: withLoopback(a, b, c),
+			event: snap(lost(a), lost(b), c),
+			want: fx(alert("Lost 127.0.0.1:7999 — reconnecting",
+				"Server unreachable: connection refused. 2 tunnels waiting; Bore keeps trying and asks for the same addresses."),
+				Probe{Server: loop})},
+		{name: "more_tunnels_lost_later_are_quiet", model: down,
+			event: snap(lost(a), lost(b), lost(c)), want: none},
+		{name: "back_one_by_one_then_told_once", model: allDown,
+			event: snap(a, b, c),
+			check: func(t *testing.T, m Model) {
+				if len(m.Outages) != 0 {
+					t.Errorf("outages = %v", m.Outages)
+				}
+			},
+			want: fx(Probe{Server: loop}, info("127.0.0.1:7999 is back", "3 tunnels back on the same addresses."))},
+		{name: "partly_back_is_quiet", model: allDown,
+			event: snap(a, lost(b), lost(c)),
+			check: func(t *testing.T, m Model) {
+				if o := m.Outages["127.0.0.1:7999"]; o.Back != 1 {
+					t.Errorf("outage = %+v", o)
+				}
+			},
+			want: none},
+	})
 }

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -222,18 +221,11 @@ func (a *autostarter) Enable() error {
 // Disable stops starting Bore at login.
 func (a *autostarter) Disable() error { return a.a.Disable() }
 
-// dialProber times a TCP connect to a server's control port.
+// dialProber checks a server with tunnel.Probe: it answers on its control
+// port and takes the secret.
 type dialProber struct{}
 
-// Probe connects to srv's control port and returns how long it took.
+// Probe checks srv and returns how long the TCP connect took.
 func (dialProber) Probe(ctx context.Context, srv settings.Server) (time.Duration, error) {
-	var d net.Dialer
-	start := time.Now()
-	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(srv.Host, strconv.Itoa(int(srv.Port()))))
-	if err != nil {
-		return 0, err
-	}
-	rtt := time.Since(start)
-	conn.Close()
-	return rtt, nil
+	return tunnel.Probe(ctx, srv.Host, srv.Port(), srv.Secret)
 }
