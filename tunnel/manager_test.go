@@ -2,6 +2,7 @@ package tunnel
 
 import (
 	"context"
+	"io"
 	"testing"
 	"time"
 )
@@ -177,5 +178,44 @@ func TestManagerSlowWatcher(t *testing.T) {
 			}
 		}
 		return n == 5
+	})
+}
+
+// TestManagerReportsClosedConnections checks that a visitor leaving is
+// reported: "N connections" must fall, even when no more bytes move.
+func TestManagerReportsClosedConnections(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, ServerConfig{})
+	m := NewManager()
+	defer m.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := m.Watch(ctx)
+	id, err := m.Start(clientFor(srv, startEcho(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := nextSnap(t, w, "tunnel open", func(s Snapshot) bool {
+		st, ok := s.Find(id)
+		return ok && st.State == StateOpen
+	})
+	st, _ := open.Find(id)
+	c := dialPublic(t, st.RemotePort)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 5)
+	if _, err := c.Write([]byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "hello" {
+		t.Fatalf("echo: %q, %v", buf, err)
+	}
+	nextSnap(t, w, "one active connection", func(s Snapshot) bool {
+		st, _ := s.Find(id)
+		return st.Active == 1 && st.BytesIn == 5 && st.BytesOut == 5
+	})
+	c.Close()
+	nextSnap(t, w, "no active connection after the visitor left", func(s Snapshot) bool {
+		st, _ := s.Find(id)
+		return st.Active == 0 && st.Total == 1
 	})
 }

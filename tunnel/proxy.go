@@ -28,8 +28,16 @@ type counters struct {
 	total    atomic.Int64
 	bytesIn  atomic.Int64 // visitor to local service
 	bytesOut atomic.Int64 // local service to visitor
-	// onBytes, when set, is called after bytes moved. It must not block.
+	// onBytes, when set, is called after bytes moved and after a
+	// connection opened or closed. It must not block.
 	onBytes func()
+}
+
+// moved reports a change of the counters to onBytes, if set.
+func (c *counters) moved() {
+	if c.onBytes != nil {
+		c.onBytes()
+	}
 }
 
 // closeWriter is what a connection needs to pass on a half-close.
@@ -46,7 +54,11 @@ func join(a, b net.Conn, c *counters) {
 	if c != nil {
 		c.active.Add(1)
 		c.total.Add(1)
-		defer c.active.Add(-1)
+		c.moved()
+		defer func() {
+			c.active.Add(-1)
+			c.moved() // a visitor leaving must be seen, bytes or not
+		}()
 	}
 	done := make(chan struct{})
 	go func() {
@@ -85,9 +97,7 @@ func pipe(dst, src net.Conn, c *counters, in bool) {
 		}
 		if n != nil && k > 0 {
 			n.Add(k)
-			if c.onBytes != nil {
-				c.onBytes()
-			}
+			c.moved()
 		}
 		if err == nil {
 			continue
