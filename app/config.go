@@ -48,10 +48,10 @@ type Opener interface {
 	Open(path string) error
 }
 
-// QRShower draws a QR code of a tunnel's public address addr (on public
-// port port) and shows it.
+// QRShower draws a QR code of text (a tunnel's address as a URL; port is
+// its public port) and shows it.
 type QRShower interface {
-	ShowQR(addr string, port uint16) error
+	ShowQR(text string, port uint16) error
 }
 
 // Autostart starts the app at login, or stops doing so.

@@ -50,10 +50,11 @@ type SaveSettings struct{ Settings settings.Settings }
 // OpenPath opens a file or folder with the desktop's default application.
 type OpenPath struct{ Path string }
 
-// ShowQR draws a QR code of Addr (a tunnel's public address, on public
-// port Port) and shows it.
+// ShowQR draws a QR code of Text (a tunnel's address as an http:// URL,
+// the same text as "Copy as URL", so a phone camera opens it; Port is the
+// tunnel's public port) and shows it.
 type ShowQR struct {
-	Addr string
+	Text string
 	Port uint16
 }
 

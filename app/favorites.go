@@ -2,6 +2,7 @@ package app
 
 import (
 	"slices"
+	"strconv"
 
 	"github.com/boretray/bore/app/settings"
 	"github.com/boretray/bore/tunnel"
@@ -64,8 +65,14 @@ func (u *update) saveFavorite(id tunnel.TunnelID) {
 		u.alert("Could not save the favorite", "Its server is no longer in the Server menu; add it again first.")
 		return
 	}
+	name := ""
+	if p := u.m.processName(st.LocalPort); p != "" {
+		// "python3 :18080": a bare process name tells two favorites apart
+		// no better than nothing.
+		name = p + " :" + strconv.Itoa(int(st.LocalPort))
+	}
 	f := settings.Favorite{
-		Name:       u.m.processName(st.LocalPort),
+		Name:       name,
 		LocalHost:  st.LocalHost,
 		LocalPort:  st.LocalPort,
 		Server:     key,

@@ -151,7 +151,7 @@ func (l *loop) do(f Effect) Event {
 		}
 	case ShowQR:
 		if l.cfg.QR != nil {
-			return fail(l.cfg.QR.ShowQR(f.Addr, f.Port))
+			return fail(l.cfg.QR.ShowQR(f.Text, f.Port))
 		}
 	case SetAutostart:
 		if l.cfg.Autostart == nil {

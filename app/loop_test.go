@@ -373,7 +373,7 @@ func TestReconnect(t *testing.T) {
 				drop := openTunnel(1, 3000, 41234)
 				drop.State, drop.Reason = tunnel.StateReconnecting, "the server closed the connection"
 				h.snap(drop)
-				if h.view().Icon != assets.Trouble || h.label("status") != "Reconnecting to bore.pub…" {
+				if h.view().Icon != assets.Trouble || h.label("status") != "1 tunnel reconnecting" {
 					t.Errorf("while reconnecting: icon %v, status %q", h.view().Icon, h.label("status"))
 				}
 				h.snap(openTunnel(1, 3000, tt.newPort))
@@ -514,7 +514,7 @@ func TestCopyActions(t *testing.T) {
 		h.rec.mu.Lock()
 		qr := slices.Clone(h.rec.qr)
 		h.rec.mu.Unlock()
-		if want := []string{"bore.pub:41234 41234"}; !slices.Equal(qr, want) {
+		if want := []string{"http://bore.pub:41234 41234"}; !slices.Equal(qr, want) {
 			t.Errorf("QR codes shown = %q, want %q", qr, want)
 		}
 	})
@@ -558,7 +558,7 @@ func TestSaveAndToggleFavorite(t *testing.T) {
 		h.snap(openTunnel(1, 3000, 41234))
 		h.click("tunnel/1/save")
 		saved := h.lastSaved()
-		want := []settings.Favorite{{Name: "node", LocalHost: "localhost", LocalPort: 3000, Server: "bore.pub", RemotePort: 41234}}
+		want := []settings.Favorite{{Name: "node :3000", LocalHost: "localhost", LocalPort: 3000, Server: "bore.pub", RemotePort: 41234}}
 		if !slices.Equal(saved.Favorites, want) {
 			t.Errorf("favorites = %+v, want %+v", saved.Favorites, want)
 		}

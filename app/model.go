@@ -98,6 +98,9 @@ type Model struct {
 	ProbeInterval time.Duration
 	// NextProbe is when the servers are probed next.
 	NextProbe time.Time
+	// Now is the time of the latest event, for what the menu shows
+	// relative to now ("12 min left").
+	Now time.Time
 	// TimerAt is when the timer is armed to fire (the nearest Stop after
 	// deadline or NextProbe); zero when it is not armed.
 	TimerAt time.Time

@@ -2,7 +2,9 @@ package app
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -100,13 +102,14 @@ func iconFor(s tunnel.Snapshot) assets.Kind {
 	return kind
 }
 
-// statusLine is the first, disabled, line of the menu.
+// statusLine is the first, disabled, line of the menu: how many tunnels
+// are in each state, "4 tunnels active · 1 reconnecting".
 func statusLine(s tunnel.Snapshot) string {
-	var open, connecting, failed int
+	var open, reconnecting, connecting, failed int
 	for _, t := range s.Tunnels {
 		switch t.State {
 		case tunnel.StateReconnecting:
-			return "Reconnecting to " + t.Server + "…"
+			reconnecting++
 		case tunnel.StateOpen:
 			open++
 		case tunnel.StateConnecting:
@@ -115,19 +118,31 @@ func statusLine(s tunnel.Snapshot) string {
 			failed++
 		}
 	}
-	switch {
-	case open > 0:
-		return plural(open, "tunnel") + " active"
-	case connecting > 0:
+	if connecting > 0 && open+reconnecting+failed == 0 {
 		for _, t := range s.Tunnels {
 			if t.State == tunnel.StateConnecting {
-				return "Connecting to " + t.Server + "…"
+				return "Connecting to " + serverKey(t) + "…"
 			}
 		}
-	case failed > 0:
-		return plural(failed, "tunnel") + " failed"
 	}
-	return "No active tunnels"
+	var parts []string
+	add := func(n int, what string) {
+		switch {
+		case n == 0:
+		case len(parts) == 0:
+			parts = append(parts, plural(n, "tunnel")+" "+what)
+		default:
+			parts = append(parts, strconv.Itoa(n)+" "+what)
+		}
+	}
+	add(open, "active")
+	add(reconnecting, "reconnecting")
+	add(connecting, "connecting")
+	add(failed, "failed")
+	if len(parts) == 0 {
+		return "No active tunnels"
+	}
+	return strings.Join(parts, " · ")
 }
 
 func tooltip(status string, s tunnel.Snapshot) string {
@@ -156,9 +171,55 @@ func tunnelLabel(st tunnel.Status) string {
 		}
 		return local + " → " + st.PublicAddr() + " (reconnecting" + since + "…)"
 	case tunnel.StateFailed:
-		return local + " ✕ failed"
+		return local + " ✕ " + failedVia(st)
 	}
 	return local + " → " + st.PublicAddr()
+}
+
+// stopAfterLabel is the "Stop after" submenu's label, with the time left
+// when a timer runs: "Stop after (12 min left)".
+func stopAfterLabel(t StopTimer, timed bool, now time.Time) string {
+	if !timed || now.IsZero() {
+		return "Stop after"
+	}
+	mins := int((t.At.Sub(now) + time.Minute - 1) / time.Minute)
+	switch {
+	case mins < 1:
+		return "Stop after (stopping…)"
+	case mins < 60:
+		return fmt.Sprintf("Stop after (%d min left)", mins)
+	case mins%60 == 0:
+		return fmt.Sprintf("Stop after (%d h left)", mins/60)
+	}
+	return fmt.Sprintf("Stop after (%d h %d min left)", mins/60, mins%60)
+}
+
+// failedVia says, shortly, which server a failed tunnel went through and
+// why it failed: "refused by 127.0.0.1:7836: wrong secret".
+func failedVia(st tunnel.Status) string {
+	key := serverKey(st)
+	short := ""
+	switch err := st.Err; {
+	case errors.Is(err, tunnel.ErrInvalidSecret):
+		short = "wrong secret"
+	case errors.Is(err, tunnel.ErrSecretRequired), errors.Is(err, tunnel.ErrAuthRequired):
+		short = "a secret is needed"
+	case errors.Is(err, tunnel.ErrNoAuthExpected):
+		short = "it uses no secret"
+	case errors.Is(err, tunnel.ErrPortRange):
+		short = "port not allowed"
+	case errors.Is(err, tunnel.ErrPortInUse):
+		short = "port taken"
+	}
+	var se *tunnel.ServerError
+	refused := short != "" || errors.As(st.Err, &se)
+	if short == "" {
+		short = failReason(st)
+	}
+	if refused {
+		return "refused by " + key + ": " + short
+	}
+	return "failed via " + key + ": " + short
 }
 
 // statsLine is the live statistics line of a tunnel's submenu.
@@ -184,7 +245,8 @@ func tunnelEntry(m Model, st tunnel.Status) MenuEntry {
 		copyURL.Label = "Copy as URL"
 		copyAddr.Enabled, copyURL.Enabled, qr.Enabled = false, false, false
 	}
-	chosen := m.StopAfter[tid].After
+	timer, timed := m.StopAfter[tid]
+	chosen := timer.After
 	var stopAfter []MenuEntry
 	for _, c := range stopAfterChoices() {
 		stopAfter = append(stopAfter, check(id+"/after/"+c.id, c.label, chosen == c.d,
@@ -202,7 +264,7 @@ func tunnelEntry(m Model, st tunnel.Status) MenuEntry {
 		children = append(children, disabled(id+"/reason", "⚠ "+r))
 	}
 	children = append(children,
-		submenu(id+"/after", "Stop after", stopAfter...),
+		submenu(id+"/after", stopAfterLabel(timer, timed, m.Now), stopAfter...),
 		save,
 		item(id+"/stop", "Stop", Intent{Kind: IntentStopTunnel, Tunnel: tid}),
 	)
@@ -243,16 +305,74 @@ func portHost(addr string) string {
 	return addr
 }
 
+// isLocal reports a host name or address of this machine's loopback.
+func isLocal(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && (ip.IsLoopback() || ip.IsUnspecified())
+}
+
+// ownPorts are the listening ports that are Bore's own work, not services
+// to share: the control ports of saved servers on this machine and the
+// public ports of tunnels through them. Sharing one makes a tunnel of a
+// tunnel.
+func ownPorts(m Model) map[uint16]bool {
+	own := map[uint16]bool{}
+	for _, srv := range m.Settings.Servers {
+		if isLocal(srv.Host) {
+			own[srv.Port()] = true
+		}
+	}
+	for _, st := range m.Snapshot.Tunnels {
+		if isLocal(st.Server) && st.RemotePort != 0 {
+			own[st.RemotePort] = true
+		}
+		if isLocal(st.Server) {
+			own[controlPort(st.ControlPort)] = true
+		}
+	}
+	return own
+}
+
+// sharedAt returns the public address of a tunnel sharing local port port,
+// or "" when none does; shared is false when no tunnel shares it.
+func sharedAt(m Model, port uint16) (addr string, shared bool) {
+	for _, st := range m.Snapshot.Tunnels {
+		if st.LocalPort == port && isLocal(localHost(st.LocalHost)) && st.State != tunnel.StateFailed {
+			if a := st.PublicAddr(); a != "" {
+				return a, true
+			}
+			shared = true
+		}
+	}
+	return "", shared
+}
+
 func shareEntry(m Model) MenuEntry {
 	srv, chosen := m.currentServer()
 	var children []MenuEntry
 	if !chosen {
 		children = append(children, disabled("share/noserver", "No server chosen: pick one in the Server menu"))
 	}
-	for _, p := range shownPorts(m.Ports) {
+	own := ownPorts(m)
+	var ports []Port
+	for _, p := range m.Ports {
+		if !own[p.Port] {
+			ports = append(ports, p)
+		}
+	}
+	for _, p := range shownPorts(ports) {
 		label := strconv.Itoa(int(p.Port))
 		if p.Process != "" {
 			label += " — " + p.Process
+		}
+		if addr, shared := sharedAt(m, p.Port); shared {
+			label += " · shared"
+			if addr != "" {
+				label += " at " + addr
+			}
 		}
 		e := item("share/port/"+strconv.Itoa(int(p.Port)), label,
 			Intent{Kind: IntentSharePort, Host: portHost(p.Addr), Port: p.Port})
@@ -281,6 +401,9 @@ func favoriteLabel(f settings.Favorite) string {
 		remote = hostOfKey(f.Server) + ":" + strconv.Itoa(int(f.RemotePort))
 	}
 	label := local + " → " + remote
+	if localHost(f.LocalHost) == "localhost" && strings.HasSuffix(f.Name, " :"+strconv.Itoa(int(f.LocalPort))) {
+		return f.Name + " → " + remote // "python3 :18080 → bore.pub"
+	}
 	if f.Name != "" && f.Name != strconv.Itoa(int(f.LocalPort)) {
 		label = f.Name + " — " + label
 	}
@@ -361,10 +484,14 @@ func serverEntry(m Model) MenuEntry {
 }
 
 func prefsEntry(s settings.Settings) MenuEntry {
+	notifyConn := check("prefs/notifyconn", "Notify on new connections", s.NotifyOnConnection, Intent{Kind: IntentTogglePref, Pref: PrefNotifyOnConnection})
+	// It is one kind of notification: with notifications off it does
+	// nothing, so it cannot be chosen.
+	notifyConn.Enabled = s.Notifications
 	return submenu("prefs", "Preferences",
 		check("prefs/login", "Launch at login", s.LaunchAtLogin, Intent{Kind: IntentTogglePref, Pref: PrefLaunchAtLogin}),
 		check("prefs/copy", "Copy address when a tunnel opens", s.CopyOnOpen, Intent{Kind: IntentTogglePref, Pref: PrefCopyOnOpen}),
 		check("prefs/notify", "Notifications", s.Notifications, Intent{Kind: IntentTogglePref, Pref: PrefNotifications}),
-		check("prefs/notifyconn", "Notify on new connections", s.NotifyOnConnection, Intent{Kind: IntentTogglePref, Pref: PrefNotifyOnConnection}),
+		notifyConn,
 	)
 }

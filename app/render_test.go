@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -46,7 +47,10 @@ func TestRenderStatusAndIcon(t *testing.T) {
 		{"none", nil, "No active tunnels", assets.Idle},
 		{"one_open", []tunnel.Status{openTunnel(1, 3000, 41234)}, "1 tunnel active", assets.Active},
 		{"two_open", []tunnel.Status{openTunnel(1, 3000, 41234), openTunnel(2, 8000, 41235)}, "2 tunnels active", assets.Active},
-		{"reconnecting", []tunnel.Status{openTunnel(1, 3000, 41234), reconnecting}, "Reconnecting to bore.pub…", assets.Trouble},
+		{"reconnecting", []tunnel.Status{openTunnel(1, 3000, 41234), reconnecting}, "1 tunnel active · 1 reconnecting", assets.Trouble},
+		{"mixed", []tunnel.Status{openTunnel(1, 3000, 41234), openTunnel(5, 3001, 41235), openTunnel(6, 3002, 41236),
+			openTunnel(7, 3003, 41237), reconnecting, failed}, "4 tunnels active · 1 reconnecting · 1 failed", assets.Trouble},
+		{"reconnecting_only", []tunnel.Status{reconnecting}, "1 tunnel reconnecting", assets.Trouble},
 		{"failed_only", []tunnel.Status{failed}, "1 tunnel failed", assets.Trouble},
 		{"connecting", []tunnel.Status{connecting}, "Connecting to example.com…", assets.Active},
 	}
@@ -332,6 +336,80 @@ func TestRenderServerRefusingSecret(t *testing.T) {
 	m := withLoopback()
 	m.Reach["127.0.0.1:7999"] = Reach{Err: "the server refused the secret", Refused: true}
 	if e, _ := Render(m).Find("server/127.0.0.1:7999"); e.Label != "127.0.0.1:7999 · refuses the secret" {
+		t.Errorf("label = %q", e.Label)
+	}
+}
+
+func TestRenderShareLeavesOutOwnPortsAndMarksShared(t *testing.T) {
+	t.Parallel()
+	shared := loopTunnel(1, 3000, 41000, tunnel.StateOpen)
+	m := withLoopback(shared)
+	m.Ports = []Port{{Port: 3000, Addr: "127.0.0.1", Process: "node"}, {Port: 7999, Addr: "127.0.0.1", Process: "bore"},
+		{Port: 41000, Addr: "127.0.0.1", Process: "bore"}, {Port: 8000, Addr: "::", Process: "python3"}}
+	e, _ := Render(m).Find("share")
+	got := strings.Join(labels(e.Children), " | ")
+	if want := "3000 — node · shared at 127.0.0.1:41000 | 8000 — python3 | Other port…"; got != want {
+		t.Errorf("share = %q, want %q", got, want)
+	}
+}
+
+func TestRenderFailedLineNamesServer(t *testing.T) {
+	t.Parallel()
+	refused := loopTunnel(1, 3000, 0, tunnel.StateFailed)
+	refused.Err = tunnel.ErrInvalidSecret
+	other := loopTunnel(2, 4000, 0, tunnel.StateFailed)
+	other.Err = errors.New("boom")
+	v := Render(withLoopback(refused, other))
+	for id, want := range map[string]string{
+		"tunnel/1": "localhost:3000 ✕ refused by 127.0.0.1:7999: wrong secret",
+		"tunnel/2": "localhost:4000 ✕ failed via 127.0.0.1:7999: boom",
+	} {
+		if e, _ := v.Find(id); e.Label != want {
+			t.Errorf("%s = %q, want %q", id, e.Label, want)
+		}
+	}
+}
+
+func TestRenderNotifyOnConnectionNeedsNotifications(t *testing.T) {
+	t.Parallel()
+	m := baseModel()
+	if e, _ := Render(m).Find("prefs/notifyconn"); !e.Enabled {
+		t.Error("disabled while notifications are on")
+	}
+	m.Settings.Notifications = false
+	if e, _ := Render(m).Find("prefs/notifyconn"); e.Enabled {
+		t.Error("enabled while notifications are off")
+	}
+}
+
+func TestRenderStopAfterTimeLeft(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		left time.Duration
+		want string
+	}{
+		{12*time.Minute + 30*time.Second, "Stop after (13 min left)"},
+		{time.Hour, "Stop after (1 h left)"},
+		{7*time.Hour + 5*time.Minute, "Stop after (7 h 5 min left)"},
+		{0, "Stop after (stopping…)"},
+	} {
+		m := withTunnels(openTunnel(1, 3000, 41234))
+		m.Now = t0
+		m.StopAfter[1] = StopTimer{After: 8 * time.Hour, At: t0.Add(tt.left)}
+		if e, _ := Render(m).Find("tunnel/1/after"); e.Label != tt.want {
+			t.Errorf("left %v: %q, want %q", tt.left, e.Label, tt.want)
+		}
+	}
+	if e, _ := Render(withTunnels(openTunnel(1, 3000, 41234))).Find("tunnel/1/after"); e.Label != "Stop after" {
+		t.Errorf("no timer: %q", e.Label)
+	}
+}
+
+func TestRenderFavoriteDefaultName(t *testing.T) {
+	t.Parallel()
+	m := baseModel()
+	m.Settings.Favorites = []settings.Favorite{{Name: "python3 :18080", LocalPort: 18080, Server: "bore.pub"}}
+	if e, _ := Render(m).Find("fav/" + FavoriteKey(m.Settings.Favorites[0])); e.Label != "python3 :18080 → bore.pub" {
 		t.Errorf("label = %q", e.Label)
 	}
 }

@@ -27,7 +27,7 @@ func (u *update) tunnelClicked(in Intent) {
 		u.do(CopyText{Text: text})
 	case IntentShowQR:
 		if st, ok := u.m.Snapshot.Find(in.Tunnel); ok && st.PublicAddr() != "" {
-			u.do(ShowQR{Addr: st.PublicAddr(), Port: st.RemotePort})
+			u.do(ShowQR{Text: publicURL(st), Port: st.RemotePort})
 		}
 	case IntentStopAfter:
 		u.setStopAfter(in.Tunnel, in.Duration)
@@ -199,7 +199,7 @@ func (u *update) announce(old tunnel.Status, had bool, st tunnel.Status) {
 	case st.State == tunnel.StateReconnecting && (!had || old.State != tunnel.StateReconnecting):
 		u.serverLost(st, wasOpen)
 	case st.State == tunnel.StateFailed && (!had || old.State != tunnel.StateFailed):
-		u.alert("Could not share "+local, failReason(st))
+		u.alert("Could not share "+local+" through "+key, failReason(st))
 		u.probeKey(key)
 	}
 	if st.LocalError != "" && (!had || old.LocalError == "") {

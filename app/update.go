@@ -11,6 +11,7 @@ import (
 // itself is left unchanged.
 func Update(m Model, e Event, now time.Time) (Model, []Effect) {
 	u := &update{m: m.clone(), now: now}
+	u.m.Now = now
 	switch e := e.(type) {
 	case Started:
 		u.started(e)
@@ -151,7 +152,7 @@ func (u *update) failed(e Failed) {
 	case OpenPath:
 		u.alert("Could not open the config folder", fmt.Sprintf("%v. The settings are in %s.", e.Err, f.Path))
 	case ShowQR:
-		u.alert("Could not show the QR code", fmt.Sprintf("%s: %v", f.Addr, e.Err))
+		u.alert("Could not show the QR code", fmt.Sprintf("%s: %v", f.Text, e.Err))
 	case Ask:
 		u.answered(Answered{Ask: f, Err: e.Err})
 	case SetAutostart:
@@ -171,12 +172,21 @@ func (u *update) timerFired() {
 	}
 }
 
-// armTimer arms the timer for the nearest deadline, when that changed.
+// armTimer arms the timer for the nearest deadline, when that changed: the
+// next probe, a Stop after time, or the next minute a Stop after's "time
+// left" changes.
 func (u *update) armTimer() {
 	next := u.m.NextProbe
 	for _, t := range u.m.StopAfter {
-		if next.IsZero() || t.At.Before(next) {
-			next = t.At
+		at := t.At
+		if left := t.At.Sub(u.now); left > 0 {
+			// The label shows whole minutes rounded up: it changes
+			// at At - k minutes.
+			k := (left+time.Minute-1)/time.Minute - 1
+			at = t.At.Add(-k * time.Minute)
+		}
+		if next.IsZero() || at.Before(next) {
+			next = at
 		}
 	}
 	if !next.Equal(u.m.TimerAt) {

@@ -125,10 +125,10 @@ func TestUpdateTunnels(t *testing.T) {
 			want:  fx(alert("Could not copy the address", "bore.pub:41234: no display"))},
 		{name: "show_qr", model: withTunnels(open1),
 			event: click(Intent{Kind: IntentShowQR, Tunnel: 1}),
-			want:  fx(ShowQR{Addr: "bore.pub:41234", Port: 41234})},
+			want:  fx(ShowQR{Text: "http://bore.pub:41234", Port: 41234})},
 		{name: "qr_failed", model: withTunnels(open1),
-			event: Failed{Effect: ShowQR{Addr: "bore.pub:41234"}, Err: errors.New("no viewer")},
-			want:  fx(alert("Could not show the QR code", "bore.pub:41234: no viewer"))},
+			event: Failed{Effect: ShowQR{Text: "http://bore.pub:41234"}, Err: errors.New("no viewer")},
+			want:  fx(alert("Could not show the QR code", "http://bore.pub:41234: no viewer"))},
 		{name: "stop_after_arms_the_timer", model: withTunnels(open1),
 			event: click(Intent{Kind: IntentStopAfter, Tunnel: 1, Duration: 15 * time.Minute}),
 			check: func(t *testing.T, m Model) {
@@ -136,10 +136,10 @@ func TestUpdateTunnels(t *testing.T) {
 					t.Errorf("StopAfter = %+v, want %+v", got, want)
 				}
 			},
-			want: fx(ArmTimer{At: t0.Add(15 * time.Minute)})},
+			want: fx(ArmTimer{At: t0.Add(time.Minute)})},
 		{name: "stop_after_never_disarms", model: timed,
 			event: click(Intent{Kind: IntentStopAfter, Tunnel: 1, Duration: 0}),
-			want:  fx(ArmTimer{At: t0.Add(time.Hour)})},
+			want:  fx(ArmTimer{At: t0.Add(time.Minute)})},
 		{name: "timer_stops_the_expired_tunnel", model: timed, event: TimerFired{},
 			check: func(t *testing.T, m Model) {
 				if _, ok := m.Snapshot.Find(1); ok {
@@ -148,7 +148,7 @@ func TestUpdateTunnels(t *testing.T) {
 			},
 			want: fx(StopTunnel{ID: 1},
 				info("Tunnel stopped", "localhost:3000 stopped after 15 min, as asked."),
-				ArmTimer{At: t0.Add(time.Hour)})},
+				ArmTimer{At: t0.Add(time.Minute)})},
 		{name: "stop", model: withTunnels(open1),
 			event: click(Intent{Kind: IntentStopTunnel, Tunnel: 1}), want: fx(StopTunnel{ID: 1})},
 		{name: "stop_unknown_is_ignored", model: withTunnels(open1),
@@ -221,7 +221,7 @@ func TestUpdateTunnels(t *testing.T) {
 			want:  none},
 		{name: "failed_is_alerted_in_tray_words", model: withTunnels(connecting(1, 3000)),
 			event: EngineReported{Snapshot: tunnel.Snapshot{Tunnels: []tunnel.Status{failedStatus(1, tunnel.ErrAuthRequired)}}},
-			want: fx(alert("Could not share localhost:3000", "the server requires a secret: add one in the server's settings"),
+			want: fx(alert("Could not share localhost:3000 through bore.pub", "the server requires a secret: add one in the server's settings"),
 				Probe{Server: settings.Server{Host: "bore.pub"}})},
 		{name: "failed_again_is_quiet", model: withTunnels(failedStatus(1, tunnel.ErrAuthRequired)),
 			event: EngineReported{Snapshot: tunnel.Snapshot{Tunnels: []tunnel.Status{failedStatus(1, tunnel.ErrAuthRequired)}}},
@@ -233,7 +233,7 @@ func TestUpdateTunnels(t *testing.T) {
 					t.Error("Stop after kept for a vanished tunnel")
 				}
 			},
-			want: fx(ArmTimer{At: t0.Add(time.Hour)})},
+			want: fx(ArmTimer{At: t0.Add(time.Minute)})},
 	})
 }
 
@@ -245,7 +245,7 @@ func TestUpdateFavorites(t *testing.T) {
 	runUpdateCases(t, []updateCase{
 		{name: "save", model: unsaved, event: click(Intent{Kind: IntentSaveFavorite, Tunnel: 1}),
 			check: func(t *testing.T, m Model) {
-				want := settings.Favorite{Name: "node", LocalHost: "localhost", LocalPort: 3000, Server: "bore.pub", RemotePort: 41234}
+				want := settings.Favorite{Name: "node :3000", LocalHost: "localhost", LocalPort: 3000, Server: "bore.pub", RemotePort: 41234}
 				if len(m.Settings.Favorites) != 1 || m.Settings.Favorites[0] != want {
 					t.Errorf("favorites = %+v", m.Settings.Favorites)
 				}
@@ -254,7 +254,7 @@ func TestUpdateFavorites(t *testing.T) {
 				}
 			},
 			want: func(m Model) []Effect {
-				return []Effect{saved(m), info("Favorite saved", "node — localhost:3000 → bore.pub:41234")}
+				return []Effect{saved(m), info("Favorite saved", "node :3000 → bore.pub:41234")}
 			}},
 		{name: "toggle_running_stops", model: withFavorite(true),
 			event: click(Intent{Kind: IntentToggleFavorite, Favorite: key}), want: fx(StopTunnel{ID: 1})},
@@ -435,7 +435,7 @@ func TestUpdatePreferencesAndApp(t *testing.T) {
 			m.Settings.Notifications, m.Settings.CopyOnOpen = false, false
 			return m
 		}(), event: EngineReported{Snapshot: tunnel.Snapshot{Tunnels: []tunnel.Status{failedStatus(1, tunnel.ErrPortInUse)}}},
-			want: fx(alert("Could not share localhost:3000", "that port is already taken on the server"),
+			want: fx(alert("Could not share localhost:3000 through bore.pub", "that port is already taken on the server"),
 				Probe{Server: settings.Server{Host: "bore.pub"}})},
 		{name: "open_config", model: baseModel(), event: click(Intent{Kind: IntentOpenConfig}),
 			want: fx(OpenPath{Path: "/home/u/.config/bore"})},
@@ -543,6 +543,18 @@ func TestUpdateServerReachability(t *testing.T) {
 			want: fx(alert("Lost 127.0.0.1:7999 — reconnecting",
 				"Server unreachable: connection refused. 2 tunnels waiting; Bore keeps trying and asks for the same addresses."),
 				Probe{Server: loop})},
+		{name: "time_left_ticks_each_minute", model: func() Model {
+			m := withTunnels(openTunnel(1, 3000, 41234))
+			m.StopAfter[1] = StopTimer{After: 15 * time.Minute, At: t0.Add(14*time.Minute + 30*time.Second)}
+			m.TimerAt = t0
+			return m
+		}(), event: TimerFired{},
+			check: func(t *testing.T, m Model) {
+				if !m.Now.Equal(t0) {
+					t.Errorf("Now = %v", m.Now)
+				}
+			},
+			want: fx(ArmTimer{At: t0.Add(30 * time.Second)})},
 		{name: "more_tunnels_lost_later_are_quiet", model: down,
 			event: snap(lost(a), lost(b), lost(c)), want: none},
 		{name: "back_one_by_one_then_told_once", model: allDown,

@@ -12,6 +12,9 @@ type Autostart struct {
 	Name string   // display name, "Bore"; the file name is its lower-case form
 	Exec string   // absolute path of the binary
 	Args []string // arguments to start it with
+	// Icon is the app icon as PNG; on Linux it is installed under
+	// $XDG_DATA_HOME/icons and named by the entry's Icon= line.
+	Icon []byte
 }
 
 // name returns a.Name or "Bore".

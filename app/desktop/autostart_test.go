@@ -10,11 +10,17 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/adrg/xdg"
 )
 
 func TestAutostartXDG(t *testing.T) {
 	dir := isolateXDG(t)
-	a := Autostart{Name: "Bore", Exec: "/opt/Bore App/bore", Args: []string{"--tray", "50%", `a"b`}}
+	t.Setenv("XDG_DATA_HOME", filepath.Join(dir, "xdg_data_home"))
+	xdg.Reload()
+	png := []byte("\x89PNG\r\n\x1a\nicon")
+	a := Autostart{Name: "Bore", Exec: "/opt/Bore App/bore", Args: []string{"--tray", "50%", `a"b`}, Icon: png}
+	icon := filepath.Join(dir, "xdg_data_home", "icons", "hicolor", "128x128", "apps", "bore.png")
 	want := filepath.Join(dir, "xdg_config_home", "autostart", "bore.desktop")
 
 	if on, err := a.Enabled(); err != nil || on {
@@ -30,10 +36,14 @@ func TestAutostartXDG(t *testing.T) {
 	for _, line := range []string{
 		"[Desktop Entry]", "Type=Application", "Name=Bore",
 		`Exec="/opt/Bore App/bore" --tray 50%% "a\\"b"`,
+		"Icon=" + icon,
 	} {
 		if !strings.Contains(string(data), line+"\n") {
 			t.Errorf("autostart file lacks %q:\n%s", line, data)
 		}
+	}
+	if got, err := os.ReadFile(icon); err != nil || string(got) != string(png) {
+		t.Errorf("icon not installed at %s: %v", icon, err)
 	}
 	if on, err := a.Enabled(); err != nil || !on {
 		t.Errorf("Enabled() after Enable = %v, %v; want true", on, err)

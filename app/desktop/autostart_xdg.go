@@ -17,10 +17,22 @@ func (a Autostart) path() string {
 	return filepath.Join(xdg.ConfigHome, "autostart", a.slug()+".desktop")
 }
 
-// Enable writes the autostart entry, replacing an older one.
+// iconPath is where Enable installs the icon:
+// $XDG_DATA_HOME/icons/hicolor/128x128/apps/<slug>.png.
+func (a Autostart) iconPath() string {
+	return filepath.Join(xdg.DataHome, "icons", "hicolor", "128x128", "apps", a.slug()+".png")
+}
+
+// Enable writes the autostart entry, replacing an older one, and installs
+// the icon it names.
 func (a Autostart) Enable() error {
 	if !filepath.IsAbs(a.Exec) {
 		return fmt.Errorf("cannot enable launch at login: %q is not an absolute path", a.Exec)
+	}
+	if len(a.Icon) > 0 {
+		if err := writeFileAtomic(a.iconPath(), a.Icon, 0o644); err != nil {
+			return fmt.Errorf("cannot enable launch at login: install the icon: %w", err)
+		}
 	}
 	content, err := a.desktopEntry()
 	if err != nil {
@@ -66,11 +78,16 @@ func (a Autostart) desktopEntry() (string, error) {
 		return "", err
 	}
 	name := strings.NewReplacer("\n", " ", "\r", " ").Replace(a.name())
+	icon := a.slug()
+	if len(a.Icon) > 0 {
+		icon = a.iconPath()
+	}
 	return "[Desktop Entry]\n" +
 		"Type=Application\n" +
 		"Name=" + name + "\n" +
 		"Comment=Share a local TCP port on a public server\n" +
 		"Exec=" + execLine + "\n" +
+		"Icon=" + icon + "\n" +
 		"Terminal=false\n" +
 		"X-GNOME-Autostart-enabled=true\n", nil
 }

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,6 +53,11 @@ func TestTrayEndToEnd(t *testing.T) {
 	}
 	if err != nil && !onlyKnownRaces(string(out)) {
 		t.Fatalf("the tray end-to-end process failed: %v\n%s", err, out)
+	}
+	for _, line := range []string{"bore: no system tray host on the session bus yet", "bore: a system tray host started"} {
+		if !strings.Contains(string(out), line) {
+			t.Errorf("stderr lacks %q while the tray waited for a panel:\n%s", line, out)
+		}
 	}
 }
 
@@ -95,8 +101,6 @@ func trayEndToEnd(t *testing.T) {
 	t.Setenv("DISPLAY", startXvfb(t))
 	t.Setenv("WAYLAND_DISPLAY", "")
 
-	panel := startPanel(t)
-
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	ctlPort := startBoreServer(ctx, t)
@@ -126,6 +130,25 @@ func trayEndToEnd(t *testing.T) {
 		}
 	}()
 
+	// The panel starts after the app, as it often does at login: the app
+	// keeps waiting and registers when the panel appears.
+	bus, err := dbus.ConnectSessionBus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the tray to export its item with no panel running", func() (bool, bool) {
+		var names []string
+		if err := bus.BusObject().Call("org.freedesktop.DBus.ListNames", 0).Store(&names); err != nil {
+			return false, false
+		}
+		return true, slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, "org.kde.StatusNotifierItem-") })
+	})
+	select {
+	case code := <-exited:
+		t.Fatalf("trayapp.Main exited (%d) with no panel running; it must wait for one", code)
+	default:
+	}
+	panel := startPanel(t)
 	sender := panel.waitRegistered(t)
 	item := panel.conn.Object(sender, "/StatusNotifierItem")
 	v, err := item.GetProperty("org.kde.StatusNotifierItem.Menu")

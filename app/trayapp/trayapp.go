@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -81,17 +82,28 @@ func Main(ctx context.Context, opts Options) int {
 	if loadErr != nil {
 		log.Warn("settings not loaded", "err", loadErr)
 	}
-	if hostErr != nil {
-		log.Warn("no system tray", "err", hostErr)
-		if nerr := notifier.Notify("Bore has no tray icon yet", hostErr.Error()); nerr != nil {
-			log.Warn("could not show a notification", "err", nerr)
-		}
-	}
-
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
 	defer wg.Wait()
+
+	if hostErr != nil {
+		// A panel often starts after the apps started at login: keep
+		// running, the shell registers as soon as one appears.
+		log.Warn("no system tray", "err", hostErr)
+		fmt.Fprintln(os.Stderr, "bore: no system tray host on the session bus yet (no StatusNotifierWatcher); "+
+			"waiting, the icon appears as soon as a panel starts")
+		if nerr := notifier.Notify("Bore has no tray icon yet", hostErr.Error()); nerr != nil {
+			log.Warn("could not show a notification", "err", nerr)
+		}
+		wg.Go(func() {
+			if err := desktop.WaitForHost(ctx); err == nil {
+				fmt.Fprintln(os.Stderr, "bore: a system tray host started; the icon is shown")
+			} else if ctx.Err() == nil {
+				log.Warn("cannot watch for a tray host", "err", err)
+			}
+		})
+	}
 
 	scanner := ports.NewScanner(portScanInterval)
 	wg.Go(func() { scanner.Run(ctx) })
@@ -100,7 +112,7 @@ func Main(ctx context.Context, opts Options) int {
 	defer shell.Close()
 	autostart := &autostarter{log: log}
 	if exe, err := os.Executable(); err == nil {
-		autostart.a = desktop.Autostart{Name: "Bore", Exec: exe, Args: []string{"tray"}}
+		autostart.a = desktop.Autostart{Name: "Bore", Exec: exe, Args: []string{"tray"}, Icon: assets.AppIcon(128)}
 	}
 	tmp := os.TempDir()
 	if dir, err := os.UserCacheDir(); err == nil {
@@ -191,12 +203,12 @@ type qrShower struct {
 	open func(path string) error
 }
 
-// ShowQR draws addr as a QR code and opens the image.
-func (q qrShower) ShowQR(addr string, port uint16) error {
+// ShowQR draws text as a QR code and opens the image.
+func (q qrShower) ShowQR(text string, port uint16) error {
 	path := filepath.Join(q.dir, "bore-qr-"+strconv.Itoa(int(port))+".png")
 	err := os.MkdirAll(q.dir, 0o700)
 	if err == nil {
-		err = qrcode.WriteFile(addr, qrcode.Medium, 384, path)
+		err = qrcode.WriteFile(text, qrcode.Medium, 384, path)
 	}
 	if err == nil {
 		err = q.open(path)
@@ -215,7 +227,31 @@ func (a *autostarter) Enable() error {
 	if a.a.Exec == "" {
 		return errors.New("cannot find Bore's own executable to start at login")
 	}
-	return a.a.Enable()
+	exe, err := installedExe(a.a.Exec)
+	if err != nil {
+		return err
+	}
+	e := a.a
+	e.Exec = exe
+	return e.Enable()
+}
+
+// installedExe returns the absolute, symlink-free path of the running
+// binary, refusing one that will not be there at the next login: a build of
+// "go run" or "go test" in a temporary folder.
+func installedExe(exe string) (string, error) {
+	abs, err := filepath.Abs(exe)
+	if err != nil {
+		return "", fmt.Errorf("cannot find Bore's own executable: %w", err)
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real
+	}
+	if strings.Contains(abs, string(filepath.Separator)+"go-build") {
+		return "", fmt.Errorf("Bore runs from a temporary build (%s) that will be gone at the next login: "+
+			"build it (make build) or install it, start that copy, and enable Launch at login again", abs)
+	}
+	return abs, nil
 }
 
 // Disable stops starting Bore at login.
