@@ -5,6 +5,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -30,10 +32,16 @@ func main() {
 
 func run(ctx context.Context, args []string) int {
 	if len(args) == 0 || args[0] == "tray" {
-		return trayapp.Main(ctx, trayapp.Options{
-			Version: version,
-			Logger:  cli.NewLogger(os.Stderr, slog.LevelInfo),
-		})
+		opts := trayapp.Options{Version: version, Logger: cli.NewLogger(os.Stderr, slog.LevelInfo)}
+		if len(args) > 0 {
+			if err := trayapp.ParseArgs(args[1:], os.Getenv, os.Stdout, &opts); errors.Is(err, trayapp.ErrHelp) {
+				return 0
+			} else if err != nil {
+				fmt.Fprintln(os.Stderr, "error:", err)
+				return 2
+			}
+		}
+		return trayapp.Main(ctx, opts)
 	}
 	return cli.Run(ctx, args, cli.IO{Getenv: os.Getenv, Stdout: os.Stdout, Stderr: os.Stderr}, version)
 }

@@ -91,6 +91,9 @@ type Config struct {
 	// LoadErr is the error loading the settings returned, if any; the
 	// user is told about it once at start.
 	LoadErr error
+	// Added is the key of a server added at start (bore tray --server),
+	// or "": the user hears whether it can be used.
+	Added string
 	// ConfigDir is the folder "Open config folder" opens.
 	ConfigDir string
 	// Intents delivers what the user clicked.

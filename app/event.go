@@ -13,7 +13,12 @@ type Event interface{ isEvent() }
 
 // Started is the first event: the app has just started. LoadErr is the
 // error loading the settings returned, if any; the user hears of it once.
-type Started struct{ LoadErr error }
+// Added is the key of a server added from the command line, or "": the
+// user hears whether it can be used, as after Add server….
+type Started struct {
+	LoadErr error
+	Added   string
+}
 
 // Clicked is a click on a menu entry. Clicks that do not match an enabled
 // entry of the menu Render draws for the model are ignored, so a click on a

@@ -34,7 +34,7 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.Engine.Close()
 	}()
 	snaps := cfg.Engine.Watch(ctx)
-	l.handle(Started{LoadErr: cfg.LoadErr})
+	l.handle(Started{LoadErr: cfg.LoadErr, Added: cfg.Added})
 	for !l.quit {
 		l.render()
 		var e Event

@@ -80,6 +80,30 @@ func (u *update) serverAnswered(e Answered) {
 	u.addServer(srv)
 }
 
+// AddServer adds the server typed as entry ("host" or "host:port"), with
+// secret, to s, replacing a saved one with the same key, and chooses it; it
+// returns the new settings and the server's key. An empty secret keeps the
+// one saved for that server, so running the same command again loses
+// nothing. It is what Add server… does, for "bore tray --server".
+func AddServer(s settings.Settings, entry, secret string) (settings.Settings, string, error) {
+	host, port, err := ParseServerEntry(entry)
+	if err != nil {
+		return s, "", err
+	}
+	srv := settings.Server{Host: host, ControlPort: port, Secret: secret}
+	if old, ok := s.Server(srv.Key()); ok && secret == "" {
+		srv.Secret = old.Secret
+	}
+	s.Servers = slices.DeleteFunc(slices.Clone(s.Servers), func(o settings.Server) bool { return o.Key() == srv.Key() })
+	s.Servers = append(s.Servers, srv)
+	s.Normalize()
+	if _, ok := s.Server(srv.Key()); !ok {
+		return s, "", fmt.Errorf("%s is not a valid host name", srv.Key())
+	}
+	s.CurrentServer = srv.Key()
+	return s, srv.Key(), nil
+}
+
 func (u *update) addServer(srv settings.Server) {
 	s := &u.m.Settings
 	s.Servers = slices.DeleteFunc(slices.Clone(s.Servers), func(o settings.Server) bool { return o.Key() == srv.Key() })

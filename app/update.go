@@ -70,6 +70,10 @@ func (u *update) started(e Started) {
 	if e.LoadErr != nil {
 		u.alert("Bore started with default settings", e.LoadErr.Error())
 	}
+	if srv, ok := u.m.Settings.Server(e.Added); ok && e.Added != "" {
+		u.m.Probing[e.Added] = true
+		u.do(Probe{Server: srv, Announce: true})
+	}
 	u.probeAll()
 	if u.m.Settings.StartFavoritesAtLaunch {
 		for _, f := range u.m.Settings.Favorites {

@@ -575,3 +575,37 @@ func TestUpdateServerReachability(t *testing.T) {
 			want: none},
 	})
 }
+
+func TestAddServerFromCommandLine(t *testing.T) {
+	t.Parallel()
+	s := settings.Default()
+	s.Servers = append(s.Servers, settings.Server{Host: "127.0.0.1", ControlPort: 7836, Secret: "kept"})
+	got, key, err := AddServer(s, "127.0.0.1:7836", "")
+	if err != nil || key != "127.0.0.1:7836" || got.CurrentServer != key {
+		t.Fatalf("AddServer = %q, %v, current %q", key, err, got.CurrentServer)
+	}
+	if srv, _ := got.Server(key); srv.Secret != "kept" || len(got.Servers) != 2 {
+		t.Errorf("servers = %+v: the saved secret must stay", got.Servers)
+	}
+	got, key, err = AddServer(settings.Default(), "127.0.0.1", "s3")
+	if srv, _ := got.Server(key); err != nil || key != "127.0.0.1" || srv.Secret != "s3" || got.CurrentServer != "127.0.0.1" {
+		t.Errorf("AddServer(127.0.0.1) = %q, %v, %+v", key, err, got)
+	}
+	if _, _, err := AddServer(settings.Default(), "http://x", ""); err == nil {
+		t.Error("a URL was taken as a server")
+	}
+	if !reflect.DeepEqual(s.Servers[1].Secret, "kept") {
+		t.Error("AddServer changed its argument")
+	}
+}
+
+func TestUpdateStartedAnnouncesAddedServer(t *testing.T) {
+	t.Parallel()
+	m := withLoopback()
+	loop := settings.Server{Host: "127.0.0.1", ControlPort: 7999}
+	runUpdateCases(t, []updateCase{
+		{name: "added_server_is_announced", model: m, event: Started{Added: "127.0.0.1:7999"},
+			want: fx(Probe{Server: loop, Announce: true}, Probe{Server: settings.Server{Host: "bore.pub"}},
+				ArmTimer{At: t0.Add(DefaultProbeInterval)})},
+	})
+}

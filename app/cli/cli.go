@@ -63,7 +63,8 @@ const usage = `Bore exposes a local TCP port on a public server.
 
 Usage:
   bore                     start the tray app
-  bore tray                start the tray app
+  bore tray [--server HOST[:PORT]]
+                           start the tray app, adding and choosing a server
   bore local <LOCAL_PORT> --to <SERVER> [options]
                            expose a local port through a bore server
   bore server [options]    run a bore server

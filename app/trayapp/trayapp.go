@@ -36,6 +36,9 @@ type Options struct {
 	ConfigPath string
 	// Logger receives the app's logs; nil discards them.
 	Logger *slog.Logger
+	// Server, when set, is a server ("host" or "host:port") to add, with
+	// Secret, and choose at start: "bore tray --server".
+	Server, Secret string
 }
 
 // portScanInterval is how often the listening ports are re-read. Reading the
@@ -82,6 +85,18 @@ func Main(ctx context.Context, opts Options) int {
 	if loadErr != nil {
 		log.Warn("settings not loaded", "err", loadErr)
 	}
+	added := ""
+	if opts.Server != "" {
+		if s, added, err = app.AddServer(s, opts.Server, opts.Secret); err != nil {
+			fmt.Fprintln(os.Stderr, "bore: --server:", err)
+			return 2
+		}
+		if err := store.Save(s); err != nil {
+			fmt.Fprintln(os.Stderr, "bore:", err)
+			return 1
+		}
+		fmt.Fprintf(os.Stderr, "bore: added %s and chose it for the next Share\n", added)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -122,6 +137,7 @@ func Main(ctx context.Context, opts Options) int {
 		Version:   opts.Version,
 		Settings:  s,
 		LoadErr:   loadErr,
+		Added:     added,
 		ConfigDir: filepath.Dir(path),
 		Ports:     scanner.Updates(),
 		Logger:    log,
