@@ -236,14 +236,16 @@ func (u *update) serverLost(st tunnel.Status, wasOpen bool) {
 			fmt.Sprintf("%s. %s will be shared as soon as the server answers.", why, localAddr(st)))
 		return
 	}
+	// Count every live tunnel through the server: the others lose it in
+	// the next moments, and they are told nothing more.
 	n := 0
 	for _, t := range u.m.Snapshot.Tunnels {
-		if serverKey(t) == key && t.State == tunnel.StateReconnecting {
+		if serverKey(t) == key && t.State != tunnel.StateFailed && t.State != tunnel.StateStopped {
 			n++
 		}
 	}
 	u.alert("Lost "+key+" — reconnecting",
-		fmt.Sprintf("%s. %s waiting; Bore keeps trying and asks for the same addresses.", why, plural(n, "tunnel")))
+		fmt.Sprintf("%s. Bore keeps trying for %s through it and asks for the same addresses.", why, plural(n, "tunnel")))
 }
 
 // endOutages ends the outages no tunnel is waiting on any more, with one

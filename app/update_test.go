@@ -541,7 +541,7 @@ func TestUpdateServerReachability(t *testing.T) {
 		{name: "lost_server_told_once", model: withLoopback(a, b, c),
 			event: snap(lost(a), lost(b), c),
 			want: fx(alert("Lost 127.0.0.1:7999 — reconnecting",
-				"Server unreachable: connection refused. 2 tunnels waiting; Bore keeps trying and asks for the same addresses."),
+				"Server unreachable: connection refused. Bore keeps trying for 3 tunnels through it and asks for the same addresses."),
 				Probe{Server: loop})},
 		{name: "time_left_ticks_each_minute", model: func() Model {
 			m := withTunnels(openTunnel(1, 3000, 41234))
