@@ -164,7 +164,11 @@ func (u *update) probed(e Probed) {
 	case e.Err == nil:
 		u.notify("Server added", fmt.Sprintf("%s answers (%s) and is chosen for the next Share.", e.Server, formatRTT(e.RTT)))
 	case r.Refused:
-		u.alert(e.Server+" refuses the connection",
+		title := e.Server + " refuses tunnels"
+		if errors.Is(e.Err, tunnel.ErrInvalidSecret) {
+			title = e.Server + " refused the secret"
+		}
+		u.alert(title,
 			fmt.Sprintf("It answers, but %s. Tunnels through it will fail: remove it and add it again with the right secret.", r.Err))
 	default:
 		u.alert("Can't reach "+e.Server,

@@ -514,7 +514,7 @@ func TestUpdateServerReachability(t *testing.T) {
 					t.Errorf("reach = %+v", r)
 				}
 			},
-			want: fx(alert("127.0.0.1:7999 refuses the connection",
+			want: fx(alert("127.0.0.1:7999 refused the secret",
 				"It answers, but the server refused the secret: check the secret for this server. "+
 					"Tunnels through it will fail: remove it and add it again with the right secret."))},
 		{name: "background_probe_is_quiet", model: withLoopback(),
