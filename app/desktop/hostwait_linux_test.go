@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -86,5 +87,103 @@ func TestWaitForHostEndsWithItsContext(t *testing.T) {
 	cancel()
 	if err := <-done; err == nil {
 		t.Fatal("WaitForHost returned nil with no host")
+	}
+}
+
+// fakeWatcher owns the tray host's name on the test bus and records the
+// items registered with it; lists says whether it answers
+// RegisteredStatusNotifierItems.
+type fakeWatcher struct {
+	mu    sync.Mutex
+	items []string
+}
+
+func startFakeWatcher(t *testing.T, lists bool) *fakeWatcher {
+	t.Helper()
+	conn, err := privateSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	w := &fakeWatcher{}
+	if err := conn.ExportMethodTable(map[string]any{
+		"RegisterStatusNotifierItem": func(service string) *dbus.Error {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			w.items = append(w.items, service)
+			return nil
+		},
+	}, "/StatusNotifierWatcher", trayWatcher); err != nil {
+		t.Fatal(err)
+	}
+	if lists {
+		if err := conn.ExportMethodTable(map[string]any{
+			"Get": func(iface, name string) (dbus.Variant, *dbus.Error) {
+				w.mu.Lock()
+				defer w.mu.Unlock()
+				return dbus.MakeVariant(append([]string{}, w.items...)), nil
+			},
+		}, "/StatusNotifierWatcher", "org.freedesktop.DBus.Properties"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if reply, err := conn.RequestName(trayWatcher, dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
+		t.Fatalf("owning %s: %v (%v)", trayWatcher, err, reply)
+	}
+	return w
+}
+
+func (w *fakeWatcher) registered() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string{}, w.items...)
+}
+
+// exportItem owns an item name on the test bus, as systray does.
+func exportItem(t *testing.T, name string) {
+	t.Helper()
+	conn, err := privateSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if reply, err := conn.RequestName(name, dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
+		t.Fatalf("owning %s: %v (%v)", name, err, reply)
+	}
+}
+
+func TestEnsureRegisteredRegistersAMissedItem(t *testing.T) {
+	privateBus(t)
+	w := startFakeWatcher(t, true)
+	name := TrayItemName()
+	exportItem(t, name)
+	if err := EnsureRegistered(context.Background(), name, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.registered(); len(got) != 1 || got[0] != name {
+		t.Fatalf("registered = %q, want [%s]", got, name)
+	}
+	// Listed now: not registered twice.
+	if err := EnsureRegistered(context.Background(), name, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.registered(); len(got) != 1 {
+		t.Fatalf("registered twice: %q", got)
+	}
+}
+
+func TestEnsureRegisteredTrustsAHostThatDoesNotList(t *testing.T) {
+	privateBus(t)
+	w := startFakeWatcher(t, false)
+	name := TrayItemName()
+	exportItem(t, name)
+	if err := EnsureRegistered(context.Background(), name, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.registered(); len(got) != 0 {
+		t.Fatalf("registered %q with a host that does not list its items", got)
+	}
+	if err := EnsureRegistered(context.Background(), "org.kde.StatusNotifierItem-0-9", 0); err == nil {
+		t.Error("an item that is not on the bus was accepted")
 	}
 }

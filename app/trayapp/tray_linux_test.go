@@ -5,6 +5,7 @@ package trayapp_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -163,6 +164,16 @@ func trayEndToEnd(t *testing.T) {
 			return e.label == strconv.Itoa(localPort) || strings.HasPrefix(e.label, strconv.Itoa(localPort)+" — ")
 		})
 	})
+	// Share says where it goes; the Server menu, probed, says the server
+	// answers.
+	if _, ok := find(getLayout(t, menu), func(e entry) bool { return e.label == "Share a port via "+srv.Key() }); !ok {
+		t.Errorf("no \"Share a port via %s\" in the menu", srv.Key())
+	}
+	waitFor(t, "the server's reachability in the Server menu", func() (entry, bool) {
+		return find(getLayout(t, menu), func(e entry) bool {
+			return strings.HasPrefix(e.label, srv.Key()+" · ") && strings.HasSuffix(e.label, " ms")
+		})
+	})
 	click(t, menu, share.id)
 
 	// A notification names the public address, which is on the clipboard.
@@ -201,6 +212,22 @@ func trayEndToEnd(t *testing.T) {
 	if err != nil || reply != "echo: hello through bore\n" {
 		t.Errorf("visitor read %q, %v", reply, err)
 	}
+
+	// The tunnel's statistics count the visitor while it stays, and not
+	// after it left.
+	stats := func(want string) {
+		t.Helper()
+		waitFor(t, "the statistics line \""+want+" · …\"", func() (entry, bool) {
+			tun, ok := find(getLayout(t, menu), func(e entry) bool { return strings.HasSuffix(e.label, "→ "+addr) })
+			if !ok {
+				return entry{}, false
+			}
+			return find(tun.children, func(e entry) bool { return strings.HasPrefix(e.label, want+" · ") })
+		})
+	}
+	stats("1 connection")
+	visitor.Close()
+	stats("0 connections")
 
 	// Save as favorite writes the settings file.
 	save := waitFor(t, "Save as favorite", func() (entry, bool) {
@@ -394,6 +421,11 @@ func startPanel(t *testing.T) *panel {
 		t.Fatal(err)
 	}
 	if err := conn.ExportMethodTable(map[string]any{
+		"Get": p.property,
+	}, "/StatusNotifierWatcher", "org.freedesktop.DBus.Properties"); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.ExportMethodTable(map[string]any{
 		"Notify":               p.notify,
 		"GetCapabilities":      func() ([]string, *dbus.Error) { return []string{"body"}, nil },
 		"GetServerInformation": func() (string, string, string, string, *dbus.Error) { return "test", "bore", "1", "1.2", nil },
@@ -413,9 +445,31 @@ func startPanel(t *testing.T) *panel {
 func (p *panel) register(sender dbus.Sender, service string) *dbus.Error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	// The argument may be an object path; the sender is the item's bus name.
-	p.registered = append(p.registered, string(sender))
+	// The argument is an object path (the sender is the item's bus name)
+	// or, from a helper registering on the item's behalf, its bus name.
+	name := string(sender)
+	if !strings.HasPrefix(service, "/") {
+		name = service
+	}
+	if !slices.Contains(p.registered, name) {
+		p.registered = append(p.registered, name)
+	}
 	return nil
+}
+
+// property answers Properties.Get for RegisteredStatusNotifierItems, as
+// real watchers do.
+func (p *panel) property(iface, name string) (dbus.Variant, *dbus.Error) {
+	if iface != "org.kde.StatusNotifierWatcher" || name != "RegisteredStatusNotifierItems" {
+		return dbus.Variant{}, dbus.MakeFailedError(errors.New("no such property"))
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var items []string
+	for _, r := range p.registered {
+		items = append(items, r+"/StatusNotifierItem")
+	}
+	return dbus.MakeVariant(items), nil
 }
 
 func (p *panel) notify(app string, replaces uint32, icon, summary, body string, actions []string,

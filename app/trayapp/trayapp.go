@@ -46,6 +46,10 @@ type Options struct {
 // the set changes, so this keeps "Share a port" fresh at no visible cost.
 const portScanInterval = 3 * time.Second
 
+// hostRegisterWait is how long a tray host that appeared after start may
+// take to list Bore's icon before Bore registers it itself.
+const hostRegisterWait = 2 * time.Second
+
 // Main runs the tray app until Quit; it returns the process exit code.
 func Main(ctx context.Context, opts Options) int {
 	log := opts.Logger
@@ -112,10 +116,16 @@ func Main(ctx context.Context, opts Options) int {
 			log.Warn("could not show a notification", "err", nerr)
 		}
 		wg.Go(func() {
-			if err := desktop.WaitForHost(ctx); err == nil {
+			err := desktop.WaitForHost(ctx)
+			if err == nil {
+				err = desktop.EnsureRegistered(ctx, desktop.TrayItemName(), hostRegisterWait)
+			}
+			switch {
+			case err == nil:
 				fmt.Fprintln(os.Stderr, "bore: a system tray host started; the icon is shown")
-			} else if ctx.Err() == nil {
-				log.Warn("cannot watch for a tray host", "err", err)
+			case ctx.Err() == nil:
+				log.Warn("cannot show the icon in the new tray host", "err", err)
+				fmt.Fprintln(os.Stderr, "bore:", err)
 			}
 		})
 	}
