@@ -3,7 +3,9 @@ package app
 import (
 	"errors"
 	"fmt"
+	"net"
 	"slices"
+	"strconv"
 
 	"github.com/boretray/bore/app/settings"
 	"github.com/boretray/bore/tunnel"
@@ -71,7 +73,7 @@ func (u *update) serverAnswered(e Answered) {
 			return
 		}
 		u.do(Ask{Purpose: AskSecret, Title: "Add server", Password: true,
-			Prompt: "Secret for " + settings.Server{Host: host, ControlPort: port}.Key() + " (leave empty if it has none):",
+			Prompt: "Secret for " + hostPort(settings.Server{Host: host, ControlPort: port}) + " (leave empty if it has none):",
 			Server: settings.Server{Host: host, ControlPort: port}})
 		return
 	}
@@ -120,6 +122,11 @@ func (u *update) addServer(srv settings.Server) {
 	delete(u.m.Probing, srv.Key())
 	u.m.Probing[srv.Key()] = true
 	u.do(Probe{Server: srv, Announce: true})
+}
+
+// hostPort names a server with its control port always, 7835 included.
+func hostPort(srv settings.Server) string {
+	return net.JoinHostPort(srv.Host, strconv.Itoa(int(srv.Port())))
 }
 
 // probeKey probes the saved server whose key is key, if there is one.
