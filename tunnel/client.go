@@ -500,6 +500,7 @@ func (t *Tunnel) serve(ctx context.Context, s *session, visitors *sync.WaitGroup
 	setUserTimeout(s.conn, t.heartbeatTimeout)
 	for {
 		s.conn.SetReadDeadline(time.Now().Add(t.heartbeatTimeout))
+		quickAck(s.conn)
 		msg, err := s.fr.readServer()
 		if err != nil {
 			switch {
