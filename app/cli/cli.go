@@ -281,6 +281,10 @@ func runLocal(ctx context.Context, args []string, env IO) int {
 	if err != nil {
 		return fs.usageError("%v", err)
 	}
+	trimWhenQuiet(ctx, func() int64 {
+		st := t.Status()
+		return st.Total + int64(st.State)<<40 + int64(st.Attempt)<<48
+	})
 	err = t.Run(ctx)
 	switch {
 	case err == nil, errors.Is(err, tunnel.ErrServerClosed):
@@ -411,6 +415,10 @@ func runServer(ctx context.Context, args []string, env IO, version string) int {
 		ctx = ctx2
 	}
 	log.Info("bore server starting", "version", version, "ports", fmt.Sprintf("%d-%d", minPort, maxPort), "auth", secret != "")
+	trimWhenQuiet(ctx, func() int64 {
+		st := srv.Stats()
+		return st.Visitors + st.Tunnels<<40
+	})
 	if err := srv.ListenAndServe(ctx, addr); err != nil {
 		msg := err.Error()
 		if strings.Contains(msg, "address already in use") {

@@ -185,7 +185,9 @@ func sideBySide(ctx context.Context, cfg config, systems []system, stderr io.Wri
 			}
 			err = func() error {
 				defer p.stop()
-				time.Sleep(time.Second) // let start-up settle before the idle reading
+				// Idle: settled after start-up (ours gives memory back after
+				// 2 s without activity).
+				time.Sleep(3 * time.Second)
 				u, err := usages([]int{p.srv.PID(), p.cli.PID()})
 				if err != nil {
 					return err
