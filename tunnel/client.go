@@ -520,10 +520,18 @@ func (t *Tunnel) serve(ctx context.Context, s *session, visitors *sync.WaitGroup
 				continue
 			}
 			pool.demand(time.Now())
+			// On a ready connection the Accept leaves from this loop, a
+			// goroutine hand-off sooner; the local dial and the copy run
+			// in the visitor's own goroutine.
+			w := pool.take()
+			if w != nil && w.acceptOn(msg.ID) != nil {
+				w.conn.Close()
+				w = nil
+			}
 			visitors.Add(1)
 			go func() {
 				defer visitors.Done()
-				t.visit(ctx, s, pool, msg.ID)
+				t.visit(ctx, s, w, msg.ID)
 			}()
 		case ServerErr:
 			t.log.Error("server error", "err", msg.Text)
@@ -558,11 +566,12 @@ func (t *Tunnel) admit() bool {
 	return false
 }
 
-// visit serves one visitor whose setup slot admit reserved: it sends the
-// Accept on a ready connection (or a new one), and only then dials the
-// local service, as bore does, so that announcements alone cannot make the
-// client open local connections; then it joins the two.
-func (t *Tunnel) visit(ctx context.Context, s *session, pool *warmPool, id uuid.UUID) {
+// visit serves one visitor whose setup slot admit reserved. The Accept
+// has gone out on w, a ready connection, or, when w is nil, goes out on a
+// new one; only then is the local service dialed, as bore does, so that
+// announcements alone cannot make the client open local connections; then
+// it joins the two.
+func (t *Tunnel) visit(ctx context.Context, s *session, w *warmConn, id uuid.UUID) {
 	setupDone := false
 	done := func() {
 		if !setupDone {
@@ -573,13 +582,9 @@ func (t *Tunnel) visit(ctx context.Context, s *session, pool *warmPool, id uuid.
 	defer done()
 	var remote net.Conn
 	var leftover []byte
-	if w := pool.take(); w != nil {
-		if err := w.acceptOn(id); err == nil {
-			remote, leftover = w.conn, w.fr.buffered()
-			t.warmHits.Add(1)
-		} else {
-			w.conn.Close()
-		}
+	if w != nil {
+		remote, leftover = w.conn, w.fr.buffered()
+		t.warmHits.Add(1)
 	}
 	if remote == nil {
 		conn, fr, err := t.connect(ctx)

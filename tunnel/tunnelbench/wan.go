@@ -187,7 +187,7 @@ func sideBySide(ctx context.Context, cfg config, systems []system, stderr io.Wri
 				defer p.stop()
 				// Idle: settled after start-up (ours gives memory back after
 				// 2 s without activity).
-				time.Sleep(3 * time.Second)
+				time.Sleep(5 * time.Second)
 				u, err := usages([]int{p.srv.PID(), p.cli.PID()})
 				if err != nil {
 					return err
