@@ -220,6 +220,22 @@ func (t *Tunnel) Status() Status {
 	return s
 }
 
+// Activity returns a number that moves whenever the tunnel does work:
+// visitors announced, ready connections opened, state changes. A caller
+// sampling it can tell when the tunnel has gone quiet.
+func (t *Tunnel) Activity() int64 {
+	n := t.admitted.Load() + t.refused.Load()
+	if p := t.pool.Load(); p != nil {
+		p.mu.Lock()
+		n += p.opened
+		p.mu.Unlock()
+	}
+	t.mu.Lock()
+	n += int64(t.status.State)<<40 + int64(t.status.Attempt)<<48
+	t.mu.Unlock()
+	return n
+}
+
 func (t *Tunnel) update(f func(*Status)) {
 	t.mu.Lock()
 	f(&t.status)

@@ -281,10 +281,7 @@ func runLocal(ctx context.Context, args []string, env IO) int {
 	if err != nil {
 		return fs.usageError("%v", err)
 	}
-	trimWhenQuiet(ctx, func() int64 {
-		st := t.Status()
-		return st.Total + int64(st.State)<<40 + int64(st.Attempt)<<48
-	})
+	trimWhenQuiet(ctx, t.Activity)
 	err = t.Run(ctx)
 	switch {
 	case err == nil, errors.Is(err, tunnel.ErrServerClosed):
@@ -416,8 +413,14 @@ func runServer(ctx context.Context, args []string, env IO, version string) int {
 	}
 	log.Info("bore server starting", "version", version, "ports", fmt.Sprintf("%d-%d", minPort, maxPort), "auth", secret != "")
 	trimWhenQuiet(ctx, func() int64 {
+		// Handshakes that end without a frame (a client's ready
+		// connections, retired) count as refusals: activity too.
 		st := srv.Stats()
-		return st.Visitors + st.Tunnels<<40
+		n := st.Visitors + st.Tunnels<<40
+		for _, r := range st.Refused {
+			n += r
+		}
+		return n
 	})
 	if err := srv.ListenAndServe(ctx, addr); err != nil {
 		msg := err.Error()
