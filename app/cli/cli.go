@@ -281,6 +281,12 @@ func runLocal(ctx context.Context, args []string, env IO) int {
 	if err != nil {
 		return fs.usageError("%v", err)
 	}
+	// Once visitors stop, and again once the ready connections stop
+	// churning (after the tunnel has been idle for a while).
+	trimWhenQuiet(ctx, func() int64 {
+		st := t.Status()
+		return st.Total + int64(st.State)<<40 + int64(st.Attempt)<<48
+	})
 	trimWhenQuiet(ctx, t.Activity)
 	err = t.Run(ctx)
 	switch {
@@ -412,6 +418,10 @@ func runServer(ctx context.Context, args []string, env IO, version string) int {
 		ctx = ctx2
 	}
 	log.Info("bore server starting", "version", version, "ports", fmt.Sprintf("%d-%d", minPort, maxPort), "auth", secret != "")
+	trimWhenQuiet(ctx, func() int64 {
+		st := srv.Stats()
+		return st.Visitors + st.Tunnels<<40
+	})
 	trimWhenQuiet(ctx, func() int64 {
 		// Handshakes that end without a frame (a client's ready
 		// connections, retired) count as refusals: activity too.
