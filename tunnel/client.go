@@ -1,6 +1,7 @@
 package tunnel
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -39,6 +40,28 @@ const (
 	// not yet have noticed that the old connection died) before it takes
 	// any port.
 	samePortTries = 5
+	// behaveAfter is how long a session must last, unless it forwarded a
+	// visitor first, before the backoff starts again from backoffInitial.
+	// A server that answers Hello and then breaks the protocol is thus
+	// not retried every second for ever.
+	behaveAfter = 30 * time.Second
+	// misbehaveStrikes is how many sessions in a row that ended in a
+	// protocol violation, without having behaved, make the client retry at
+	// backoffMax and report the server as misbehaving.
+	misbehaveStrikes = 2
+)
+
+// Visitor limits, per tunnel: a server (or anyone on the path of the
+// unencrypted control connection) can announce any number of visitors,
+// and each costs an accept connection to the server and a connection to
+// the local service.
+const (
+	// DefaultMaxConns caps visitor connections forwarded or being set up
+	// at once. Each holds two sockets in the client.
+	DefaultMaxConns = 8192
+	// DefaultMaxSetups caps visitor setups in flight: accept connections
+	// being opened and local dials not yet answered.
+	DefaultMaxSetups = 256
 )
 
 // Client errors that callers branch on.
@@ -71,8 +94,10 @@ type Tunnel struct {
 	ctrlAddr  string // host:control port
 	localAddr string
 	log       *slog.Logger
-	dialer    Dialer
+	dialer    Dialer // to the server
 	auth      *authenticator
+	// localDialer opens connections to the local service.
+	localDialer Dialer
 
 	mu     sync.Mutex
 	status Status
@@ -83,10 +108,23 @@ type Tunnel struct {
 	onChange func(state bool)
 	dirty    atomic.Bool
 
+	maxConns  int64
+	maxSetups int64
+	maxWarm   int
+	setups    atomic.Int64 // visitor setups in flight
+	open      atomic.Int64 // visitor connections forwarded now
+	refused   atomic.Int64 // Connection messages not accepted
+	admitted  atomic.Int64 // Connection messages accepted
+	warmHits  atomic.Int64 // visitors accepted on a ready connection
+	refusals  logLimiter
+	pool      atomic.Pointer[warmPool] // the current session's, for tests
+
 	// Timers, replaceable by tests in this package.
 	heartbeatTimeout time.Duration
 	backoffInitial   time.Duration
 	backoffMax       time.Duration
+	behaveAfter      time.Duration
+	warm             warmTimers
 }
 
 // NewTunnel checks cfg and returns a tunnel ready to Run.
@@ -109,12 +147,25 @@ func NewTunnel(cfg ClientConfig) (*Tunnel, error) {
 		log:       orDiscard(cfg.Logger),
 		dialer:    cfg.Dialer,
 
+		maxConns:  int64(cmp.Or(cfg.MaxConns, DefaultMaxConns)),
+		maxSetups: int64(cmp.Or(cfg.MaxSetups, DefaultMaxSetups)),
+		maxWarm:   cmp.Or(cfg.WarmConns, DefaultWarmConns),
+
 		heartbeatTimeout: heartbeatTimeout,
 		backoffInitial:   backoffInitial,
 		backoffMax:       backoffMax,
+		behaveAfter:      behaveAfter,
+		warm:             defaultWarmTimers,
 	}
+	if cfg.MaxConns < 0 || cfg.MaxSetups < 0 {
+		return nil, errors.New("the visitor limits must be positive numbers")
+	}
+	t.localDialer = t.dialer
 	if t.dialer == nil {
 		t.dialer = &net.Dialer{KeepAlive: keepAlive}
+		// The local service is usually on this machine: no keepalive,
+		// four system calls fewer per visitor.
+		t.localDialer = &net.Dialer{KeepAlive: -1}
 	}
 	if cfg.Secret != "" {
 		t.auth = newAuthenticator(cfg.Secret)
@@ -175,6 +226,22 @@ func (t *Tunnel) Status() Status {
 	return s
 }
 
+// Activity returns a number that moves whenever the tunnel does work:
+// visitors announced, ready connections opened, state changes. A caller
+// sampling it can tell when the tunnel has gone quiet.
+func (t *Tunnel) Activity() int64 {
+	n := t.admitted.Load() + t.refused.Load()
+	if p := t.pool.Load(); p != nil {
+		p.mu.Lock()
+		n += p.opened
+		p.mu.Unlock()
+	}
+	t.mu.Lock()
+	n += int64(t.status.State)<<40 + int64(t.status.Attempt)<<48
+	t.mu.Unlock()
+	return n
+}
+
 func (t *Tunnel) update(f func(*Status)) {
 	t.mu.Lock()
 	f(&t.status)
@@ -221,11 +288,12 @@ func (t *Tunnel) Run(ctx context.Context) error {
 	everOpen := false
 	inUse := 0
 	attempt := 0
+	strikes := 0 // sessions in a row that broke the protocol before behaving
 	for {
 		sess, err := t.dial(ctx, want)
+		behaved := false
 		if err == nil {
 			attempt, inUse = 0, 0
-			bo.Reset()
 			prev := t.Status().RemotePort
 			t.update(func(s *Status) {
 				s.State, s.Since, s.Err, s.Reason, s.Attempt = StateOpen, time.Now(), nil, "", 0
@@ -239,11 +307,21 @@ func (t *Tunnel) Run(ctx context.Context) error {
 			}
 			everOpen = true
 			want = sess.port
+			lived := time.AfterFunc(t.behaveAfter, func() { t.behaved(sess) })
 			err = t.serve(ctx, sess, &visitors)
+			lived.Stop()
+			behaved = sess.behaved.Load()
 		}
 		if ctx.Err() != nil {
 			t.setState(StateStopped, nil, time.Time{}, 0)
 			return nil
+		}
+		if behaved {
+			// Only a session that lived and behaved earns a fresh
+			// backoff: a server that answers Hello and then breaks the
+			// protocol must not keep the client in a fast loop.
+			bo.Reset()
+			strikes = 0
 		}
 		if t.cfg.NoReconnect || t.permanent(err, everOpen) {
 			if errors.Is(err, ErrServerClosed) && t.cfg.NoReconnect {
@@ -264,8 +342,29 @@ func (t *Tunnel) Run(ctx context.Context) error {
 		}
 		attempt++
 		wait := bo.NextBackOff()
-		t.setState(StateReconnecting, err, time.Now().Add(wait), attempt)
-		t.log.Warn("connection lost; reconnecting", "err", err, "in", wait.Round(100*time.Millisecond))
+		reason := reasonText(err)
+		if !behaved && isViolation(err) {
+			strikes++
+		} else if !behaved {
+			strikes = 0
+		}
+		misbehaving := strikes >= misbehaveStrikes
+		if misbehaving {
+			wait = t.backoffMax
+			reason = "the server is misbehaving (" + reason + "); retrying every " + t.backoffMax.String()
+		}
+		t.update(func(s *Status) {
+			if s.State != StateReconnecting {
+				s.Since = time.Now()
+			}
+			s.State, s.Err, s.Reason, s.NextAttempt, s.Attempt = StateReconnecting, err, reason, time.Now().Add(wait), attempt
+			s.Misbehaving = misbehaving
+		})
+		if misbehaving {
+			t.log.Warn("the server keeps breaking the protocol; retrying at the slowest pace", "err", err, "in", wait.Round(100*time.Millisecond))
+		} else {
+			t.log.Warn("connection lost; reconnecting", "err", err, "in", wait.Round(100*time.Millisecond))
+		}
 		select {
 		case <-ctx.Done():
 			t.setState(StateStopped, nil, time.Time{}, 0)
@@ -273,6 +372,12 @@ func (t *Tunnel) Run(ctx context.Context) error {
 		case <-time.After(wait):
 		}
 	}
+}
+
+// isViolation reports errors that mean the server broke bore's protocol:
+// a frame that does not parse, one too long, or a reply out of place.
+func isViolation(err error) bool {
+	return errors.Is(err, ErrParse) || errors.Is(err, ErrFrameTooLong) || errors.Is(err, errUnexpectedFrame)
 }
 
 // permanent reports errors that retrying will not fix.
@@ -295,11 +400,29 @@ func (t *Tunnel) permanent(err error, everOpen bool) bool {
 	return false
 }
 
+// errUnexpectedFrame: the server's reply to Hello was another message.
+var errUnexpectedFrame = errors.New(errTextUnexpectedFrame)
+
 // session is one control connection after a successful Hello.
 type session struct {
-	conn net.Conn
-	fr   *frameReader
-	port uint16
+	conn    net.Conn
+	fr      *frameReader
+	port    uint16
+	behaved atomic.Bool // it lived behaveAfter or forwarded a visitor
+}
+
+// behaved marks s as a session that lived and behaved: the next reconnect
+// starts from the initial backoff, and the server is no longer reported as
+// misbehaving.
+func (t *Tunnel) behaved(s *session) {
+	if s.behaved.CompareAndSwap(false, true) {
+		t.mu.Lock()
+		was := t.status.Misbehaving
+		t.mu.Unlock()
+		if was {
+			t.update(func(st *Status) { st.Misbehaving = false })
+		}
+	}
 }
 
 // dial opens a control connection, authenticates, and asks for port.
@@ -330,7 +453,7 @@ func (t *Tunnel) dial(ctx context.Context, port uint16) (*session, error) {
 	case ServerChallenge:
 		return nil, ErrAuthRequired
 	default:
-		return nil, errors.New(errTextUnexpectedFrame)
+		return nil, errUnexpectedFrame
 	}
 	ok = true
 	return &session{conn: conn, fr: fr, port: msg.Port}, nil
@@ -388,12 +511,18 @@ func readErr(err error) error {
 // serve reads the control connection until it ends, starting a visitor
 // connection for each Connection message.
 func (t *Tunnel) serve(ctx context.Context, s *session, visitors *sync.WaitGroup) error {
+	sctx, cancel := context.WithCancel(ctx)
+	pool := newWarmPool(sctx, t)
+	t.pool.Store(pool)
+	defer pool.wait()
+	defer cancel()
 	stop := context.AfterFunc(ctx, func() { s.conn.Close() })
 	defer stop()
 	defer s.conn.Close()
 	setUserTimeout(s.conn, t.heartbeatTimeout)
 	for {
 		s.conn.SetReadDeadline(time.Now().Add(t.heartbeatTimeout))
+		quickAck(s.conn)
 		msg, err := s.fr.readServer()
 		if err != nil {
 			switch {
@@ -409,10 +538,22 @@ func (t *Tunnel) serve(ctx context.Context, s *session, visitors *sync.WaitGroup
 		switch msg.Kind {
 		case ServerHeartbeat:
 		case ServerConnection:
+			if !t.admit() {
+				continue
+			}
+			pool.demand(time.Now())
+			// On a ready connection the Accept leaves from this loop, a
+			// goroutine hand-off sooner; the local dial and the copy run
+			// in the visitor's own goroutine.
+			w := pool.take()
+			if w != nil && w.acceptOn(msg.ID) != nil {
+				w.conn.Close()
+				w = nil
+			}
 			visitors.Add(1)
 			go func() {
 				defer visitors.Done()
-				t.visit(ctx, msg.ID)
+				t.visit(ctx, s, w, msg.ID)
 			}()
 		case ServerErr:
 			t.log.Error("server error", "err", msg.Text)
@@ -424,62 +565,91 @@ func (t *Tunnel) serve(ctx context.Context, s *session, visitors *sync.WaitGroup
 	}
 }
 
-// visit serves one visitor: it dials the server (to accept the visitor) and
-// the local service at the same time, then joins them.
-func (t *Tunnel) visit(ctx context.Context, id uuid.UUID) {
-	type result struct {
-		conn     net.Conn
-		leftover []byte
-		err      error
+// admit reserves a setup slot for a visitor the server announced, or
+// refuses it when the tunnel's limits are reached. A refused visitor is
+// never accepted; the server closes it after its pending timeout. Only the
+// serve loop calls it, so the checks and the reservation do not race.
+func (t *Tunnel) admit() bool {
+	setups := t.setups.Load()
+	open := t.open.Load()
+	if setups < t.maxSetups && setups+open < t.maxConns {
+		t.setups.Add(1)
+		t.admitted.Add(1)
+		return true
 	}
-	remoteCh := make(chan result, 1)
-	go func() {
+	t.refused.Add(1)
+	if ok, skipped := t.refusals.allow("visitor", time.Now()); ok {
+		args := []any{"setups_in_flight", setups, "max_setups", t.maxSetups, "open", open, "max_conns", t.maxConns}
+		if skipped > 0 {
+			args = append(args, "refused_since_last", skipped)
+		}
+		t.log.Warn("too many visitors at once; not accepting this one", args...)
+	}
+	return false
+}
+
+// visit serves one visitor whose setup slot admit reserved. The Accept
+// has gone out on w, a ready connection, or, when w is nil, goes out on a
+// new one; only then is the local service dialed, as bore does, so that
+// announcements alone cannot make the client open local connections; then
+// it joins the two.
+func (t *Tunnel) visit(ctx context.Context, s *session, w *warmConn, id uuid.UUID) {
+	setupDone := false
+	done := func() {
+		if !setupDone {
+			setupDone = true
+			t.setups.Add(-1)
+		}
+	}
+	defer done()
+	var remote net.Conn
+	var leftover []byte
+	if w != nil {
+		remote, leftover = w.conn, w.fr.buffered()
+		t.warmHits.Add(1)
+	}
+	if remote == nil {
 		conn, fr, err := t.connect(ctx)
 		if err == nil {
 			err = t.handshake(conn, fr, encodeFrame(ClientMessage{Kind: ClientAccept, ID: id}))
 			if err != nil {
 				conn.Close()
-				conn = nil
 			}
 		}
-		var left []byte
-		if err == nil {
-			left = fr.buffered()
+		if err != nil {
+			t.log.Warn("could not accept visitor", "id", id, "err", err)
+			return
 		}
-		remoteCh <- result{conn, left, err}
-	}()
-	lctx, cancel := context.WithTimeout(ctx, NetworkTimeout)
-	local, lerr := t.dialer.DialContext(lctx, "tcp", t.localAddr)
-	cancel()
-	remote := <-remoteCh
-
-	if remote.err != nil {
-		t.log.Warn("could not accept visitor", "id", id, "err", remote.err)
-		if local != nil {
-			local.Close()
-		}
-		return
+		remote, leftover = conn, fr.buffered()
 	}
+	lctx, cancel := context.WithTimeout(ctx, NetworkTimeout)
+	local, lerr := t.localDialer.DialContext(lctx, "tcp", t.localAddr)
+	cancel()
 	if lerr != nil {
-		remote.conn.Close()
+		remote.Close()
 		t.localFailed(lerr)
 		return
 	}
 	t.localOK()
+	t.behaved(s)
 	stop := context.AfterFunc(ctx, func() {
-		remote.conn.Close()
+		remote.Close()
 		local.Close()
 	})
 	defer stop()
-	if len(remote.leftover) > 0 {
-		if _, err := local.Write(remote.leftover); err != nil {
-			remote.conn.Close()
+	if len(leftover) > 0 {
+		if _, err := local.Write(leftover); err != nil {
+			remote.Close()
 			local.Close()
 			return
 		}
 	}
 	t.log.Debug("new connection", "id", id)
-	join(remote.conn, local, &t.counters)
+	// The connection counts as open from here instead of as a setup.
+	t.open.Add(1)
+	done()
+	join(remote, local, &t.counters)
+	t.open.Add(-1)
 	t.log.Debug("connection exited", "id", id)
 }
 

@@ -39,6 +39,18 @@ type ClientConfig struct {
 	// Dialer opens connections to the server and the local service; nil
 	// means a *net.Dialer with TCP keepalive.
 	Dialer Dialer
+	// MaxConns caps the visitor connections one tunnel forwards or sets
+	// up at once; zero means DefaultMaxConns. Visitors the server
+	// announces beyond it are not accepted (the server drops them after
+	// its pending timeout) and the tunnel stays up.
+	MaxConns int
+	// MaxSetups caps visitor setups in flight (accept connection and
+	// local dial not yet done); zero means DefaultMaxSetups.
+	MaxSetups int
+	// WarmConns caps the ready accept connections kept open to the
+	// server so that a visitor is accepted without a connect; zero means
+	// DefaultWarmConns, a negative value keeps none.
+	WarmConns int
 }
 
 func joinHostPort(host string, port uint16) string {

@@ -116,6 +116,7 @@ func runAgainst(t *testing.T, port uint16, secret string) (*Tunnel, *logBuffer, 
 		Secret:      secret,
 		NoReconnect: true,
 		Logger:      slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		WarmConns:   -1, // the scripts play every connection
 	})
 	return tun, logs, res
 }

@@ -120,7 +120,9 @@ func TestFloodIdleHandshakes(t *testing.T) {
 	// Long enough for most of the attackers to be in their handshake at
 	// once, short enough to keep the test quick.
 	srv := startServer(t, ServerConfig{}, func(s *Server) { s.handshakeTimeout = time.Second })
-	tun, _ := runTunnel(t, clientFor(srv, startEcho(t)))
+	cfg := clientFor(srv, startEcho(t))
+	cfg.WarmConns = -1 // its retired ready connections would count as refusals
+	tun, _ := runTunnel(t, cfg)
 	public := waitOpen(t, tun)
 	since := tun.Status().Since
 	baseG, baseFDs, baseHeap := runtime.NumGoroutine(), floodOpenFDs(), floodHeapInuse()
@@ -250,7 +252,9 @@ func TestFloodUnacceptedVisitors(t *testing.T) {
 	clk := &fakeClock{}
 	warns := floodLogCounter{new(atomic.Int64)}
 	srv := startServer(t, ServerConfig{MaxPendingPerTunnel: limit, Logger: slog.New(warns)}, func(s *Server) { s.clock = clk })
-	tun, _ := runTunnel(t, clientFor(srv, startEcho(t)))
+	cfg := clientFor(srv, startEcho(t))
+	cfg.WarmConns = -1 // a steady goroutine count on the server
+	tun, _ := runTunnel(t, cfg)
 	public := waitOpen(t, tun)
 
 	// The target: a tunnel whose client reads its Connection frames and

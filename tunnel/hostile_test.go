@@ -193,7 +193,7 @@ func hostileBadUUIDs(id string) []string {
 // silence and a close, except during the secret handshake, where an Error
 // frame precedes the close.
 func TestHostileFrames(t *testing.T) {
-	fast := func(s *Server) { s.handshakeTimeout = 200 * time.Millisecond }
+	fast := func(s *Server) { s.handshakeTimeout, s.readyTimeout = 200*time.Millisecond, 200*time.Millisecond }
 	open := startServer(t, ServerConfig{MinPort: 20000, MaxPort: 30000}, fast)
 	secret := startServer(t, ServerConfig{MinPort: 20000, MaxPort: 30000, Secret: hostileSecret}, fast)
 	base := runtime.NumGoroutine()

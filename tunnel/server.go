@@ -45,6 +45,11 @@ const (
 	DefaultClientTimeout = 15 * time.Second
 )
 
+// ReadyTimeout is how long the server waits for the Hello or Accept of a
+// connection that has authenticated (bore: 3 s, like every other wait),
+// so that clients can keep accept connections ready for their visitors.
+const ReadyTimeout = 60 * time.Second
+
 // randomPortTries is how many random ports a Hello(0) tries before giving
 // up, as in bore: with half of a range taken, 150 tries all fail with
 // probability 2^-150.
@@ -114,6 +119,7 @@ type Server struct {
 	// Timers, replaceable by tests in this package.
 	clock            clock
 	handshakeTimeout time.Duration
+	readyTimeout     time.Duration
 	heartbeat        time.Duration
 	pendingTimeout   time.Duration
 }
@@ -163,6 +169,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		perIP:            make(map[string]int),
 		clock:            realClock{},
 		handshakeTimeout: NetworkTimeout,
+		readyTimeout:     ReadyTimeout,
 		heartbeat:        HeartbeatInterval,
 		pendingTimeout:   PendingTimeout,
 	}
@@ -322,11 +329,19 @@ func (s *Server) handleConn(ctx context.Context, conn net.Conn) {
 	defer release()
 
 	fr := newFrameReader(conn)
-	if s.auth != nil && !s.serverAuth(conn, fr, log) {
-		conn.Close()
-		return
+	wait := s.handshakeTimeout
+	if s.auth != nil {
+		if !s.serverAuth(conn, fr, log) {
+			conn.Close()
+			return
+		}
+		// An authenticated connection may wait for its Hello or Accept:
+		// clients keep ready accept connections. bore clients send theirs
+		// at once and see no difference; the wait still holds a slot of
+		// --max-handshakes.
+		wait = max(wait, s.readyTimeout)
 	}
-	conn.SetReadDeadline(time.Now().Add(s.handshakeTimeout))
+	conn.SetReadDeadline(time.Now().Add(wait))
 	msg, err := fr.readClient()
 	if err != nil {
 		// After the handshake, or with no secret, bore answers protocol

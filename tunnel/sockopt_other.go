@@ -10,3 +10,6 @@ import (
 // setUserTimeout does nothing where TCP_USER_TIMEOUT is not available;
 // keepalive and write deadlines still bound a vanished peer.
 func setUserTimeout(c net.Conn, d time.Duration) {}
+
+// quickAck does nothing where TCP_QUICKACK is not available.
+func quickAck(c net.Conn) {}

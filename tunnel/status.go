@@ -78,6 +78,11 @@ type Status struct {
 	NextAttempt time.Time
 	// Attempt counts the failed attempts since the tunnel was last open.
 	Attempt int
+	// Misbehaving is set while the server keeps breaking bore's protocol
+	// (frames that do not parse, replies out of place) before a session
+	// could behave; the tunnel then retries only at its slowest pace and
+	// Reason says why.
+	Misbehaving bool
 	// LocalError describes the last failure to reach the local service
 	// when a visitor arrived; it is empty once a visitor got through.
 	LocalError string

@@ -178,6 +178,11 @@ Options:
       --control-port <PORT>  the server's control port, unless --to names one
                              [env: BORE_CONTROL_PORT] [default: 7835]
       --no-reconnect         exit when the connection to the server drops, as bore does
+      --max-conns <N>        visitor connections forwarded or being set up at once;
+                             visitors beyond it are refused [default: 8192]
+      --max-setups <N>       visitor setups in flight at once [default: 256]
+      --warm <N>             most accept connections kept ready for visitors;
+                             0 keeps none [default: 8]
       --log-level <LEVEL>    debug, info, warn or error [default: info]
   -h, --help                 print help
 `
@@ -188,6 +193,7 @@ func runLocal(ctx context.Context, args []string, env IO) int {
 		to, localHost, secret, level string
 		port, controlPort            uint
 		noReconnect                  bool
+		maxConns, maxSetups, warm    uint
 	)
 	for _, n := range []string{"to", "t"} {
 		fs.StringVar(&to, n, "", "")
@@ -203,6 +209,9 @@ func runLocal(ctx context.Context, args []string, env IO) int {
 	}
 	fs.UintVar(&controlPort, "control-port", tunnel.DefaultControlPort, "")
 	fs.BoolVar(&noReconnect, "no-reconnect", false, "")
+	fs.UintVar(&maxConns, "max-conns", tunnel.DefaultMaxConns, "")
+	fs.UintVar(&maxSetups, "max-setups", tunnel.DefaultMaxSetups, "")
+	fs.UintVar(&warm, "warm", tunnel.DefaultWarmConns, "")
 	fs.StringVar(&level, "log-level", "info", "")
 	pos, ok, code := fs.parse(args)
 	if !ok {
@@ -245,12 +254,22 @@ func runLocal(ctx context.Context, args []string, env IO) int {
 	if controlPort == 0 {
 		return fs.usageError("--control-port must be a port number from 1 to 65535")
 	}
+	if maxConns == 0 || maxSetups == 0 || maxConns > 1<<20 || maxSetups > 1<<20 || warm > 64 {
+		return fs.usageError("--max-conns and --max-setups must be from 1 to 1048576, --warm from 0 to 64")
+	}
+	warmConns := int(warm)
+	if warm == 0 {
+		warmConns = -1
+	}
 	lvl, err := parseLevel(level)
 	if err != nil {
 		return fs.usageError("%v", err)
 	}
 	log := slog.New(newLineHandler(env.Stdout, lvl))
 	t, err := tunnel.NewTunnel(tunnel.ClientConfig{
+		MaxConns:    int(maxConns),
+		MaxSetups:   int(maxSetups),
+		WarmConns:   warmConns,
 		Server:      to,
 		ControlPort: uint16(controlPort),
 		LocalHost:   localHost,
@@ -263,6 +282,13 @@ func runLocal(ctx context.Context, args []string, env IO) int {
 	if err != nil {
 		return fs.usageError("%v", err)
 	}
+	// Once visitors stop, and again once the ready connections stop
+	// churning (after the tunnel has been idle for a while).
+	trimWhenQuiet(ctx, func() int64 {
+		st := t.Status()
+		return st.Total + int64(st.State)<<40 + int64(st.Attempt)<<48
+	})
+	trimWhenQuiet(ctx, t.Activity)
 	err = t.Run(ctx)
 	switch {
 	case err == nil, errors.Is(err, tunnel.ErrServerClosed):
@@ -393,6 +419,20 @@ func runServer(ctx context.Context, args []string, env IO, version string) int {
 		ctx = ctx2
 	}
 	log.Info("bore server starting", "version", version, "ports", fmt.Sprintf("%d-%d", minPort, maxPort), "auth", secret != "")
+	trimWhenQuiet(ctx, func() int64 {
+		st := srv.Stats()
+		return st.Visitors + st.Tunnels<<40
+	})
+	trimWhenQuiet(ctx, func() int64 {
+		// Handshakes that end without a frame (a client's ready
+		// connections, retired) count as refusals: activity too.
+		st := srv.Stats()
+		n := st.Visitors + st.Tunnels<<40
+		for _, r := range st.Refused {
+			n += r
+		}
+		return n
+	})
 	if err := srv.ListenAndServe(ctx, addr); err != nil {
 		msg := err.Error()
 		if errors.Is(err, syscall.EADDRINUSE) {

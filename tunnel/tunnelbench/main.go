@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -56,6 +57,13 @@ type config struct {
 	inflight int    // dials in flight while opening them
 	nofile   uint64 // open-file limit to raise to
 	inproc   bool   // run the local service inside this process
+
+	peer      string        // a bore binary to measure beside ours
+	noSide    bool          // skip the side-by-side loopback run in a namespace
+	noWAN     bool          // skip the real-link scenario
+	wanRounds int           // rounds of visitors per real-link case
+	wanBulk   int64         // bytes per real-link bulk transfer
+	settle    time.Duration // how long memory may take to come back after load
 }
 
 // Floors the tunnel must meet.
@@ -79,6 +87,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.inflight, "inflight", 200, "dials in flight while opening the connections")
 	fs.BoolVar(&cfg.inproc, "inproc-service", false, "run the local service in this process instead of a process of its own")
 	fs.Uint64Var(&cfg.nofile, "nofile", 200000, "open-file limit (RLIMIT_NOFILE) to raise to, for this program and bore")
+	fs.StringVar(&cfg.peer, "peer", "", "another bore binary (for example Rust bore 0.5.2) to measure beside ours, in the same run")
+	side := fs.Bool("side", true, "run the side-by-side loopback measurements in a network namespace (needs root and iproute2)")
+	wan := fs.Bool("wan", true, "run the real-link scenario through the link emulator (needs root and iproute2)")
+	fs.IntVar(&cfg.wanRounds, "wan-rounds", 2, "rounds of visitors per real-link case (10 visitors each)")
+	fs.Int64Var(&cfg.wanBulk, "wan-bulk", 32_000_000, "bytes per bulk transfer on the real link")
+	fs.DurationVar(&cfg.settle, "settle", 30*time.Second, "how long memory may take to come back after load")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -96,7 +110,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if !set["bulk"] {
 			cfg.bulk = 10_000_000
 		}
+		if !set["side"] {
+			*side = false
+		}
+		if !set["wan"] {
+			*wan = false
+		}
+		if !set["wan-rounds"] {
+			cfg.wanRounds = 1
+		}
+		if !set["wan-bulk"] {
+			cfg.wanBulk = 4_000_000
+		}
+		if !set["settle"] {
+			cfg.settle = 2 * time.Second
+		}
 	}
+	cfg.noSide, cfg.noWAN = !*side, !*wan
 	if cfg.bulk < 1 || cfg.rounds < 1 || cfg.setups < 1 || cfg.pings < 1 || cfg.conns < 1 || cfg.inflight < 1 {
 		fmt.Fprintln(stderr, "tunnelbench: -bulk, -rounds, -setups, -pings, -conns and -inflight must be at least 1")
 		return 2
@@ -107,7 +137,60 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	res.print(stdout)
+	if cfg.noSide && cfg.noWAN {
+		return 0
+	}
+	if err := runSide(ctx, cfg, stdout, stderr); err != nil {
+		fmt.Fprintf(stderr, "tunnelbench: %v\n", err)
+		return 1
+	}
 	return 0
+}
+
+// runSide runs the side-by-side loopback and real-link measurements, ours
+// and, with -peer, the peer's, and prints their table.
+func runSide(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(stdout, "\nside-by-side and real-link scenarios skipped: they need root (network namespaces, TUN devices)")
+		return nil
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		fmt.Fprintln(stdout, "\nside-by-side and real-link scenarios skipped: they need the ip command (apt-get install iproute2)")
+		return nil
+	}
+	ours, err := filepath.Abs(cfg.bore)
+	if err != nil {
+		return err
+	}
+	systems := []system{{name: "ours", server: ours, client: ours}}
+	if cfg.peer != "" {
+		peer, err := filepath.Abs(cfg.peer)
+		if err != nil {
+			return err
+		}
+		if _, err := os.Stat(peer); err != nil {
+			return fmt.Errorf("-peer: %w", err)
+		}
+		systems = append(systems,
+			system{name: "ours->bore server", server: peer, client: ours, wanOnly: true},
+			system{name: "bore", server: peer, client: peer})
+	}
+	fmt.Fprintf(stdout, "\nSide by side, in network namespaces: loopback (%d setups, %s x %d bulk each way, idle and after-load RSS) and a real link\n",
+		cfg.setups, size(cfg.bulk), cfg.rounds)
+	fmt.Fprintf(stdout, "emulated by a userspace TUN link (RTT %v and %v; visitors: %d rounds of one after a 3.5 s pause, a burst of six, three in a row;\n",
+		wanRTTs[0], wanRTTs[1], cfg.wanRounds)
+	fmt.Fprintf(stdout, "bulk %s each way at %d Mbit/s, %v RTT). Visitors sit beside the server; the link is between server and client.\n",
+		size(cfg.wanBulk), wanRate/1_000_000, wanRTTs[0])
+	sides, wans, err := sideBySide(ctx, cfg, systems, stderr)
+	if err != nil {
+		return err
+	}
+	if failed := printSide(stdout, cfg, systems, sides, wans); failed > 0 {
+		fmt.Fprintf(stdout, "%d side-by-side floor(s) FAILED.\n", failed)
+	} else {
+		fmt.Fprintln(stdout, "All side-by-side floors met.")
+	}
+	return nil
 }
 
 // results is everything one run measured.

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"testing"
@@ -100,6 +101,42 @@ func TestPercentile(t *testing.T) {
 	}{{50, 50}, {99, 99}, {100, 100}, {1, 1}} {
 		if got := percentile(ds, c.p); got != c.want {
 			t.Errorf("percentile(1..100, %v) = %v, want %v", c.p, got, c.want)
+		}
+	}
+}
+
+// TestQuickSideBySide runs the side-by-side and real-link scenarios at
+// their smallest, ours only, so that the namespace and link-emulator code
+// keeps working. It needs root and iproute2 (CI has both).
+func TestQuickSideBySide(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the benchmark reads /proc and runs on Linux only")
+	}
+	if _, err := exec.LookPath("ip"); err != nil || os.Geteuid() != 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatal("the side-by-side scenarios need root and the ip command (apt-get install iproute2)")
+		}
+		t.Skip("the side-by-side scenarios need root and the ip command (apt-get install iproute2)")
+	}
+	bore := proctest.BuildBore(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"-quick", "-side", "-wan", "-bore", bore, "-nofile", "0",
+		"-setups", "20", "-bulk", "1000000", "-wan-bulk", "200000", "-settle", "1s"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("run exited %d\nstdout:\n%s\nstderr:\n%s", code, &stdout, &stderr)
+	}
+	out := stdout.String()
+	for _, want := range []string{
+		"loopback setup p50 (us)",
+		"idle RSS, client (MiB)",
+		"WAN 40ms, no secret: first echo p50 (RTT)",
+		"WAN 100ms, secret: first echo p90 (RTT)",
+		"WAN bulk down at 100 Mbit/s (x cap)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("side-by-side table has no %q row:\n%s", want, out)
 		}
 	}
 }

@@ -23,6 +23,10 @@ const dialTimeout = 10 * time.Second
 // ioTimeout bounds a single small exchange.
 const ioTimeout = 10 * time.Second
 
+// dialFunc opens a TCP connection to addr: on this machine's loopback, or
+// from inside a network namespace.
+type dialFunc func(ctx context.Context, addr string) (*net.TCPConn, error)
+
 func dial(ctx context.Context, addr string) (*net.TCPConn, error) {
 	d := net.Dialer{Timeout: dialTimeout}
 	c, err := d.DialContext(ctx, "tcp", addr)
@@ -36,6 +40,11 @@ func dial(ctx context.Context, addr string) (*net.TCPConn, error) {
 // read them all. It returns the time from the first byte sent to the
 // confirmation.
 func upload(ctx context.Context, addr string, payload []byte, n int64) (time.Duration, error) {
+	return uploadVia(ctx, dial, addr, payload, n)
+}
+
+// uploadVia is upload with connections from dial.
+func uploadVia(ctx context.Context, dial dialFunc, addr string, payload []byte, n int64) (time.Duration, error) {
 	c, err := dial(ctx, addr)
 	if err != nil {
 		return 0, fmt.Errorf("dial %s: %w", addr, err)
@@ -44,13 +53,10 @@ func upload(ctx context.Context, addr string, payload []byte, n int64) (time.Dur
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
 	t0 := time.Now()
-	if _, err := c.Write([]byte{modeUpload}); err != nil {
+	if _, err := c.Write(binary.BigEndian.AppendUint64([]byte{modeUploadN}, uint64(n))); err != nil {
 		return 0, fmt.Errorf("upload: %w", err)
 	}
 	if err := writeN(c, payload, n); err != nil {
-		return 0, fmt.Errorf("upload: %w", err)
-	}
-	if err := c.CloseWrite(); err != nil {
 		return 0, fmt.Errorf("upload: %w", err)
 	}
 	var ack [8]byte
@@ -67,6 +73,11 @@ func upload(ctx context.Context, addr string, payload []byte, n int64) (time.Dur
 // download asks addr for n bytes and reads them. It returns the time from
 // the request to the last byte.
 func download(ctx context.Context, addr string, n int64) (time.Duration, error) {
+	return downloadVia(ctx, dial, addr, n)
+}
+
+// downloadVia is download with connections from dial.
+func downloadVia(ctx context.Context, dial dialFunc, addr string, n int64) (time.Duration, error) {
 	c, err := dial(ctx, addr)
 	if err != nil {
 		return 0, fmt.Errorf("dial %s: %w", addr, err)
@@ -117,6 +128,11 @@ func echoOnce(c net.Conn, b byte) error {
 
 // setup times n connection setups: connect, send one byte, read it back.
 func setup(ctx context.Context, addr string, n int) ([]time.Duration, error) {
+	return setupVia(ctx, dial, addr, n)
+}
+
+// setupVia is setup with connections from dial.
+func setupVia(ctx context.Context, dial dialFunc, addr string, n int) ([]time.Duration, error) {
 	ds := make([]time.Duration, 0, n)
 	for range n {
 		t0 := time.Now()

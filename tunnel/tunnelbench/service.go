@@ -24,11 +24,17 @@ import (
 //
 //   - modeUpload: the service reads and discards until EOF, then replies
 //     with the byte count as a big-endian uint64 and closes.
+//   - modeUploadN followed by a big-endian uint64 n: the same for n bytes,
+//     without waiting for EOF.
 //   - modeDownload followed by a big-endian uint64 n: the service writes
 //     n bytes and closes.
 //   - any other byte: the service echoes it and everything after it.
 const (
-	modeUpload   = 'U'
+	modeUpload = 'U'
+	// modeUploadN followed by a big-endian uint64 n: the service reads n
+	// bytes, replies with the count and closes. Unlike modeUpload it needs
+	// no half-close, which bore 0.5.2 does not pass on.
+	modeUploadN  = 'N'
 	modeDownload = 'D'
 	modeEcho     = 'e'
 )
@@ -53,7 +59,11 @@ type service struct {
 
 // startService listens on 127.0.0.1:0 and serves until Close.
 func startService() (*service, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr := "127.0.0.1:0"
+	if a := os.Getenv(serviceAddrEnv); a != "" {
+		addr = a
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen for the local service on 127.0.0.1: %w", err)
 	}
@@ -126,6 +136,14 @@ func (s *service) serve(c net.Conn) {
 			}
 		}
 		c.Write(binary.BigEndian.AppendUint64(nil, n))
+	case modeUploadN:
+		var hdr [8]byte
+		if _, err := io.ReadFull(c, hdr[:]); err != nil {
+			return
+		}
+		want := int64(binary.BigEndian.Uint64(hdr[:]))
+		n, _ := io.CopyN(io.Discard, c, want)
+		c.Write(binary.BigEndian.AppendUint64(nil, uint64(n)))
 	case modeDownload:
 		var hdr [8]byte
 		if _, err := io.ReadFull(c, hdr[:]); err != nil {
@@ -168,6 +186,10 @@ func writeN(w io.Writer, payload []byte, n int64) error {
 // local service instead of measuring: the benchmark starts itself that way
 // so the service runs in a process of its own, as a real one does.
 const serviceEnv = "TUNNELBENCH_SERVICE"
+
+// serviceAddrEnv, when set, is the address the service listens on instead
+// of 127.0.0.1:0.
+const serviceAddrEnv = "TUNNELBENCH_SERVICE_ADDR"
 
 // serviceReady is the line a service process prints once it listens.
 var serviceReady = regexp.MustCompile(`service listening on \S+:(\d+)`)

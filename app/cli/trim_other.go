@@ -1,0 +1,6 @@
+//go:build !linux
+
+package cli
+
+// dropCodePages does nothing outside Linux.
+func dropCodePages() {}
