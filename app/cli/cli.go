@@ -395,7 +395,7 @@ func runServer(ctx context.Context, args []string, env IO, version string) int {
 	if err := srv.ListenAndServe(ctx, addr); err != nil {
 		msg := err.Error()
 		if strings.Contains(msg, "address already in use") {
-			msg += fmt.Sprintf(" (is another server running? choose another port with --control-port)")
+			msg += " (is another server running? choose another port with --control-port)"
 		}
 		fmt.Fprintf(env.Stderr, "Error: %s\n", msg)
 		return ExitRuntime
