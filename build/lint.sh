@@ -52,6 +52,9 @@ $GO run -exec 'env GOOS=windows' "$STATICCHECK" -checks inherit,-U1000 ./...
 # shellcheck disable=SC2086
 $GO run -exec 'env GOOS=darwin CGO_ENABLED=0' "$STATICCHECK" -checks inherit,-U1000 $darwin_pkgs
 
+# actionlint also runs shellcheck on the workflows' scripts when it is
+# installed (build/apt-packages-test.txt; GitHub's runners have it).
+command -v shellcheck >/dev/null || echo "lint: note: shellcheck not installed (apt package shellcheck): actionlint skips the workflows' shell scripts"
 step "actionlint $ACTIONLINT"
 $GO run "$ACTIONLINT" -no-color .github/workflows/*.yml
 
