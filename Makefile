@@ -19,9 +19,7 @@ build: ## build bin/bore stamped with the version from git describe
 run: build ## build and start the tray app
 	./$(BIN)
 
-test: ## run every test with the race detector (fuzz targets run on their seeds)
-	$(GO) vet ./...
-	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+test: lint ## make lint, then every test with the race detector (fuzz targets run on their seeds)
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 bench: build ## measure the tunnel against a direct loopback connection, then the tray's idle footprint
@@ -42,9 +40,8 @@ fuzz: ## run each fuzz target for FUZZTIME (default 30s), one after another
 	  done; \
 	done
 
-lint: ## gofmt, go vet
-	@test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
-	$(GO) vet ./...
+lint: ## gofmt, go vet, staticcheck, govulncheck (Linux, Windows, macOS), actionlint: build/lint.sh
+	GO=$(GO) sh build/lint.sh
 
 clean: ## remove build outputs
 	rm -rf bin dist

@@ -330,18 +330,6 @@ func (c *fakeClock) fireAll() int {
 	return n
 }
 
-func (c *fakeClock) pending() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := 0
-	for _, ft := range c.timers {
-		if !ft.stopped {
-			n++
-		}
-	}
-	return n
-}
-
 // rawControl opens a tunnel by hand, so the test decides whether visitors
 // are accepted.
 func rawControl(t *testing.T, srv *testServer) (net.Conn, *frameReader, uint16) {

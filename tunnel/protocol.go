@@ -215,7 +215,7 @@ func (m *ServerMessage) UnmarshalJSON(data []byte) error {
 	case "Heartbeat":
 		out.Kind = ServerHeartbeat
 		if string(value) != "null" {
-			err = errors.New("Heartbeat takes no value")
+			err = errors.New("heartbeat takes no value")
 		}
 	case "Connection":
 		out.Kind = ServerConnection

@@ -65,7 +65,7 @@ func runLoad(ctx context.Context, cfg config) error {
 	for i, p := range procs {
 		all[i] = &series{name: p.Name()}
 	}
-	idle := make([]proctest.Stats, len(procs))
+	var idle []proctest.Stats
 	// sample prints a report line; keep adds it to the series judged for
 	// growth (the idle line before the load and the drained line after it
 	// are not).

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"testing"
 )
 
@@ -14,9 +13,10 @@ import (
 // returns its path. It fails tb when the build fails.
 func BuildBore(tb testing.TB) string {
 	tb.Helper()
+	// go test puts its own GOROOT/bin first in PATH.
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		tb.Fatalf("build bore: no go command in PATH: %v", err)
 	}
 	bin := filepath.Join(tb.TempDir(), "bore")
 	cmd := exec.Command(goTool, "build", "-o", bin, "github.com/boretray/bore")
