@@ -388,3 +388,35 @@ func TestFloodUnacceptedVisitors(t *testing.T) {
 	t.Logf("%d visitors in %v (%.0f/s), %d round trips meanwhile; pending peak %d (cap %d); fds peak %d; heap in use %d KiB -> %d KiB; %d warnings logged",
 		total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(), trips, peak, limit, peakFDs, baseHeap>>10, heap>>10, warns.warns.Load())
 }
+
+// TestTunnelReadyWhenHelloArrives checks that every goroutine serving a
+// tunnel exists by the time its client reads the server's Hello. A test
+// (or a monitor) that counts goroutines once a tunnel is open must not see
+// the tunnel's listener start a moment later: that late goroutine looked
+// like a leak when counted against a baseline taken right after the Hello.
+func TestTunnelReadyWhenHelloArrives(t *testing.T) {
+	const tries = 300
+	srv := startServer(t, ServerConfig{MaxTunnelsPerIP: tries})
+	base := runtime.NumGoroutine()
+	late := 0
+	for i := range tries {
+		c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(srv.port))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		c.Write(encodeFrame(ClientMessage{Kind: ClientHello}))
+		if m, err := newFrameReader(c).readServer(); err != nil || m.Kind != ServerHello {
+			t.Fatalf("hello reply: %+v, %v", m, err)
+		}
+		// Each tunnel: its connection's handler and its listener's
+		// accept loop.
+		if g := runtime.NumGoroutine(); g < base+2*(i+1) {
+			late++
+		}
+	}
+	if late > 0 {
+		t.Errorf("in %d of %d tunnels, a serving goroutine started after the Hello was sent", late, tries)
+	}
+}

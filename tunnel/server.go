@@ -430,21 +430,21 @@ func (s *Server) serveTunnel(ctx context.Context, conn net.Conn, port uint16, lo
 
 	setUserTimeout(conn, s.cfg.ClientTimeout)
 	var wmu sync.Mutex // the heartbeat loop and the visitor loop both write
-	write := func(frames ...ServerMessage) bool {
+	writeLocked := func(frames ...ServerMessage) bool {
 		var b []byte
 		for _, f := range frames {
 			b = append(b, encodeFrame(f)...)
 		}
-		wmu.Lock()
-		defer wmu.Unlock()
 		conn.SetWriteDeadline(time.Now().Add(s.cfg.ClientTimeout))
 		_, err := conn.Write(b)
 		return err == nil
 	}
-	heartbeat := ServerMessage{Kind: ServerHeartbeat}
-	if !write(ServerMessage{Kind: ServerHello, Port: public}, heartbeat) {
-		return
+	write := func(frames ...ServerMessage) bool {
+		wmu.Lock()
+		defer wmu.Unlock()
+		return writeLocked(frames...)
 	}
+	heartbeat := ServerMessage{Kind: ServerHeartbeat}
 
 	// Visitors are announced from the goroutine that accepts them, so a
 	// visitor's Connection frame leaves without a hand-off to this loop;
@@ -470,11 +470,23 @@ func (s *Server) serveTunnel(ctx context.Context, conn net.Conn, port uint16, lo
 		}
 		return true
 	}
+	// Every goroutine of the tunnel runs before its client can read the
+	// Hello: the visitor loop starts first and waits for the write lock,
+	// held here until the Hello is out, to announce anyone. Counting
+	// goroutines once a client sees its tunnel open then gives a stable
+	// baseline, instead of one that a moment later grows by the listener.
+	wmu.Lock()
 	go func() { visitorsDone <- acceptVisitors(ln, announce) }()
 	defer func() {
 		ln.Close()
+		conn.Close() // ends an announce blocked on a stuck control connection
 		<-visitorsDone
 	}()
+	ok := writeLocked(ServerMessage{Kind: ServerHello, Port: public}, heartbeat)
+	wmu.Unlock()
+	if !ok {
+		return
+	}
 
 	timer := time.NewTimer(s.heartbeat)
 	defer timer.Stop()
