@@ -32,6 +32,12 @@ const (
 	// tunnels, so one address holding many tunnels cannot make the server
 	// hold an unbounded number of sockets.
 	DefaultMaxPending = 16384
+	// DefaultMaxPendingPerIP is the share of DefaultMaxPending that the
+	// tunnels of one client address (one /64 for IPv6) may fill, a
+	// quarter: an address whose client never accepts can then hold up its
+	// own visitors but not everyone else's. When only MaxPending is set,
+	// the share is a quarter of it.
+	DefaultMaxPendingPerIP = DefaultMaxPending / 4
 	// DefaultMaxHandshakes caps connections still in their handshake. Each
 	// costs a goroutine and a small buffer for at most NetworkTimeout, so
 	// the cap is high: a few thousand idle attackers must not lock out a
@@ -66,6 +72,10 @@ type ServerConfig struct {
 	MaxPendingPerTunnel int
 	// MaxPending caps visitors waiting to be accepted on the whole server.
 	MaxPending int
+	// MaxPendingPerIP caps visitors waiting to be accepted on the tunnels
+	// of one client address, each IPv6 /64 counting as one address. Zero
+	// means a quarter of MaxPending.
+	MaxPendingPerIP int
 	// MaxHandshakes caps connections in their handshake at once.
 	MaxHandshakes int
 	// MaxTunnelsPerIP caps tunnels per client IP address.
@@ -89,7 +99,9 @@ type ServerStats struct {
 	// BytesIn counts bytes from visitors to clients, BytesOut the reverse.
 	BytesIn, BytesOut int64
 	// Refused counts refused work by reason: "busy" (handshake cap),
-	// "per_ip" (tunnels per address), "pending" (pending cap), "auth"
+	// "per_ip" (tunnels per address), "pending" (pending cap per tunnel or
+	// for the whole server), "pending_ip" (pending cap of the tunnels of
+	// one client address), "auth"
 	// (failed authentication), "port" (port not available), "protocol"
 	// (malformed or timed-out handshakes), "expired" (visitors never
 	// accepted), "unknown_id" (Accept for an unknown visitor).
@@ -106,7 +118,8 @@ type Server struct {
 
 	mu      sync.Mutex
 	pending map[uuid.UUID]*pendingConn
-	perIP   map[string]int
+	perIP   map[string]int // tunnels by client address key
+	pendIP  map[string]int // pending visitors by client address key
 
 	tunnels atomic.Int64
 	nPend   atomic.Int64
@@ -125,6 +138,7 @@ type Server struct {
 type pendingConn struct {
 	conn   net.Conn
 	tunnel *atomic.Int64 // the owning tunnel's pending count
+	owner  string        // the owning tunnel's client address key
 	stop   func() bool   // stops the expiry timer
 }
 
@@ -149,6 +163,9 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if cfg.MaxPending <= 0 {
 		cfg.MaxPending = DefaultMaxPending
 	}
+	if cfg.MaxPendingPerIP <= 0 {
+		cfg.MaxPendingPerIP = max(1, cfg.MaxPending/4)
+	}
 	if cfg.MaxHandshakes <= 0 {
 		cfg.MaxHandshakes = DefaultMaxHandshakes
 	}
@@ -164,6 +181,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		handshakes:       make(chan struct{}, cfg.MaxHandshakes),
 		pending:          make(map[uuid.UUID]*pendingConn),
 		perIP:            make(map[string]int),
+		pendIP:           make(map[string]int),
 		clock:            realClock{},
 		handshakeTimeout: NetworkTimeout,
 		heartbeat:        HeartbeatInterval,
@@ -395,6 +413,7 @@ func (s *Server) serverAuth(conn net.Conn, fr *frameReader, log *slog.Logger) bo
 func (s *Server) serveTunnel(ctx context.Context, conn net.Conn, port uint16, log *slog.Logger) {
 	defer conn.Close()
 	ip := remoteIP(conn)
+	owner := addrKey(conn)
 	s.mu.Lock()
 	if s.perIP[ip] >= s.cfg.MaxTunnelsPerIP {
 		s.mu.Unlock()
@@ -459,7 +478,13 @@ func (s *Server) serveTunnel(ctx context.Context, conn net.Conn, port uint16, lo
 			v.Close()
 			return true
 		}
-		id := s.addPending(v, &tunnelPending, log)
+		id, ok := s.addPending(v, &tunnelPending, owner, log)
+		if !ok {
+			s.refuse("pending_ip")
+			s.warnRefusal(log, "pending_ip", "too many visitors waiting for this address's tunnels; refusing one", "limit", s.cfg.MaxPendingPerIP)
+			v.Close()
+			return true
+		}
 		log.Debug("new connection", "visitor", v.RemoteAddr().String(), "id", id)
 		if !write(ServerMessage{Kind: ServerConnection, ID: id}, heartbeat) {
 			return false
@@ -588,11 +613,17 @@ func (s *Server) sendError(conn net.Conn, text string) {
 }
 
 // addPending stores a visitor under a fresh id until it is accepted or
-// expires.
-func (s *Server) addPending(v net.Conn, tunnelPending *atomic.Int64, log *slog.Logger) uuid.UUID {
+// expires. It reports false, storing nothing, when the tunnels of owner
+// (a client address key) already have their share of visitors waiting.
+func (s *Server) addPending(v net.Conn, tunnelPending *atomic.Int64, owner string, log *slog.Logger) (uuid.UUID, bool) {
 	id := uuid.New()
-	p := &pendingConn{conn: v, tunnel: tunnelPending}
+	p := &pendingConn{conn: v, tunnel: tunnelPending, owner: owner}
 	s.mu.Lock()
+	if s.pendIP[owner] >= s.cfg.MaxPendingPerIP {
+		s.mu.Unlock()
+		return uuid.UUID{}, false
+	}
+	s.pendIP[owner]++
 	s.pending[id] = p
 	p.stop = s.clock.AfterFunc(s.pendingTimeout, func() {
 		if s.takePending(id) != nil {
@@ -604,14 +635,19 @@ func (s *Server) addPending(v net.Conn, tunnelPending *atomic.Int64, log *slog.L
 	s.mu.Unlock()
 	tunnelPending.Add(1)
 	s.nPend.Add(1)
-	return id
+	return id, true
 }
 
 // takePending removes and returns the visitor stored under id, or nil.
 func (s *Server) takePending(id uuid.UUID) *pendingConn {
 	s.mu.Lock()
 	p := s.pending[id]
-	delete(s.pending, id)
+	if p != nil {
+		delete(s.pending, id)
+		if s.pendIP[p.owner]--; s.pendIP[p.owner] <= 0 {
+			delete(s.pendIP, p.owner)
+		}
+	}
 	s.mu.Unlock()
 	if p != nil {
 		p.tunnel.Add(-1)
@@ -659,6 +695,20 @@ func (s *Server) serveAccept(conn net.Conn, id uuid.UUID, leftover []byte, log *
 		p.conn.SetWriteDeadline(time.Time{})
 	}
 	join(p.conn, conn, &s.traffic)
+}
+
+// addrKey names the client address that limits per address count against:
+// the IPv4 address itself, or for IPv6 its /64, which one client usually
+// controls whole. An IPv4 address in IPv6 form counts as IPv4.
+func addrKey(c net.Conn) string {
+	ip := net.ParseIP(remoteIP(c))
+	if ip == nil {
+		return remoteIP(c)
+	}
+	if v4 := ip.To4(); v4 != nil {
+		return v4.String()
+	}
+	return (&net.IPNet{IP: ip.Mask(net.CIDRMask(64, 128)), Mask: net.CIDRMask(64, 128)}).String()
 }
 
 func remoteIP(c net.Conn) string {

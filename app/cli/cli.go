@@ -287,6 +287,8 @@ Options:
       --control-port <PORT>      the control port [env: BORE_CONTROL_PORT] [default: 7835]
       --max-pending <N>          visitors waiting to be accepted, per tunnel [default: 2048]
       --max-pending-total <N>    visitors waiting to be accepted, whole server [default: 16384]
+      --max-pending-per-ip <N>   visitors waiting to be accepted on the tunnels of one client
+                                 address (IPv6: one /64) [default: a quarter of --max-pending-total]
       --max-handshakes <N>       connections in their handshake at once [default: 8192]
       --max-tunnels-per-ip <N>   tunnels one client address may hold [default: 64]
       --metrics-addr <HOST:PORT> serve Prometheus metrics at http://HOST:PORT/metrics [default: off]
@@ -301,7 +303,7 @@ func runServer(ctx context.Context, args []string, env IO, version string) int {
 		secret, bindAddr, bindTunnels       string
 		level, metricsAddr                  string
 		maxPending, maxHandshakes, maxPerIP int
-		maxPendingTotal                     int
+		maxPendingTotal, maxPendingPerIP    int
 	)
 	fs.UintVar(&minPort, "min-port", tunnel.DefaultMinPort, "")
 	fs.UintVar(&maxPort, "max-port", tunnel.DefaultMaxPort, "")
@@ -313,6 +315,7 @@ func runServer(ctx context.Context, args []string, env IO, version string) int {
 	fs.UintVar(&controlPort, "control-port", tunnel.DefaultControlPort, "")
 	fs.IntVar(&maxPending, "max-pending", tunnel.DefaultMaxPendingPerTunnel, "")
 	fs.IntVar(&maxPendingTotal, "max-pending-total", tunnel.DefaultMaxPending, "")
+	fs.IntVar(&maxPendingPerIP, "max-pending-per-ip", 0, "")
 	fs.IntVar(&maxHandshakes, "max-handshakes", tunnel.DefaultMaxHandshakes, "")
 	fs.IntVar(&maxPerIP, "max-tunnels-per-ip", tunnel.DefaultMaxTunnelsPerIP, "")
 	fs.StringVar(&level, "log-level", "info", "")
@@ -356,6 +359,9 @@ func runServer(ctx context.Context, args []string, env IO, version string) int {
 			return fs.usageError("%s must be at least 1", name)
 		}
 	}
+	if maxPendingPerIP < 0 || fs.isSet("max-pending-per-ip") && maxPendingPerIP < 1 {
+		return fs.usageError("--max-pending-per-ip must be at least 1")
+	}
 	lvl, err := parseLevel(level)
 	if err != nil {
 		return fs.usageError("%v", err)
@@ -368,6 +374,7 @@ func runServer(ctx context.Context, args []string, env IO, version string) int {
 		BindTunnels:         bindTunnels,
 		MaxPendingPerTunnel: maxPending,
 		MaxPending:          maxPendingTotal,
+		MaxPendingPerIP:     maxPendingPerIP,
 		MaxHandshakes:       maxHandshakes,
 		MaxTunnelsPerIP:     maxPerIP,
 		Logger:              log,

@@ -46,7 +46,7 @@ func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
 
 // refusedReasons are always exported, at zero until they happen, so
 // dashboards and alerts can rely on the series existing.
-var refusedReasons = [...]string{"busy", "per_ip", "pending", "auth", "port", "protocol", "expired", "unknown_id"}
+var refusedReasons = [...]string{"busy", "per_ip", "pending", "pending_ip", "auth", "port", "protocol", "expired", "unknown_id"}
 
 // Collect reads the server's counters.
 func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
