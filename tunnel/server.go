@@ -193,10 +193,10 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	return s, nil
 }
 
-// ListenAndServe listens on addr (host:port of the control port) and
-// serves until ctx ends.
+// ListenAndServe listens on addr (host:port of the control port; see
+// Listen for what 0.0.0.0 and :: mean) and serves until ctx ends.
 func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
-	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", addr)
+	ln, err := Listen(ctx, addr)
 	if err != nil {
 		return fmt.Errorf("listen on control port: %w", err)
 	}
@@ -207,7 +207,8 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 // ln and every connection it serves, waits for their goroutines and
 // returns nil. One bad connection never stops it.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	s.log.Info("server listening", "addr", ln.Addr().String())
+	s.log.Info("server listening", "addr", ln.Addr().String(), "ip", ListenerFamilies(ln),
+		"tunnels", s.cfg.BindTunnels, "tunnels_ip", tunnelFamilies(s.cfg.BindTunnels))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
@@ -412,22 +413,22 @@ func (s *Server) serverAuth(conn net.Conn, fr *frameReader, log *slog.Logger) bo
 // visitor until the client goes away.
 func (s *Server) serveTunnel(ctx context.Context, conn net.Conn, port uint16, log *slog.Logger) {
 	defer conn.Close()
-	ip := remoteIP(conn)
+	// Tunnels count per client address, an IPv6 /64 as one address.
 	owner := addrKey(conn)
 	s.mu.Lock()
-	if s.perIP[ip] >= s.cfg.MaxTunnelsPerIP {
+	if s.perIP[owner] >= s.cfg.MaxTunnelsPerIP {
 		s.mu.Unlock()
 		s.refuse("per_ip")
 		s.warnRefusal(log, "per_ip", "refusing tunnel: too many tunnels from this address", "limit", s.cfg.MaxTunnelsPerIP)
 		s.sendError(conn, errTextTooManyTunnels)
 		return
 	}
-	s.perIP[ip]++
+	s.perIP[owner]++
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
-		if s.perIP[ip]--; s.perIP[ip] <= 0 {
-			delete(s.perIP, ip)
+		if s.perIP[owner]--; s.perIP[owner] <= 0 {
+			delete(s.perIP, owner)
 		}
 		s.mu.Unlock()
 	}()
@@ -562,17 +563,24 @@ func acceptVisitors(ln net.Listener, announce func(net.Conn) bool) error {
 	}
 }
 
+// tunnelFamilies says which IP versions public ports on bind accept, for
+// the startup log.
+func tunnelFamilies(bind string) string {
+	ip := net.ParseIP(bind)
+	switch {
+	case ip.To4() != nil:
+		return "IPv4 only"
+	case ip.IsUnspecified():
+		return "IPv6, and IPv4 where the system allows dual-stack"
+	}
+	return "IPv6 only"
+}
+
 // listenTunnel binds the public port for a Hello, or returns bore's error
 // text.
 func (s *Server) listenTunnel(ctx context.Context, port uint16) (net.Listener, string) {
-	lc := new(net.ListenConfig)
 	bind := func(p uint16) (net.Listener, error) {
-		return lc.Listen(ctx, "tcp4", net.JoinHostPort(s.cfg.BindTunnels, strconv.Itoa(int(p))))
-	}
-	if s.cfg.BindTunnels != "0.0.0.0" && net.ParseIP(s.cfg.BindTunnels).To4() == nil {
-		bind = func(p uint16) (net.Listener, error) {
-			return lc.Listen(ctx, "tcp", net.JoinHostPort(s.cfg.BindTunnels, strconv.Itoa(int(p))))
-		}
+		return Listen(ctx, net.JoinHostPort(s.cfg.BindTunnels, strconv.Itoa(int(p))))
 	}
 	if port != 0 {
 		if port < s.cfg.MinPort || port > s.cfg.MaxPort {

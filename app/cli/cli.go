@@ -282,7 +282,9 @@ Options:
       --min-port <PORT>          lowest public port handed out [env: BORE_MIN_PORT] [default: 1024]
       --max-port <PORT>          highest public port handed out [env: BORE_MAX_PORT] [default: 65535]
   -s, --secret <SECRET>          secret clients must prove they know [env: BORE_SECRET]
-      --bind-addr <IP>           IP address the control port listens on [default: 0.0.0.0]
+      --bind-addr <IP>           IP address the control port listens on; 0.0.0.0 is every IPv4
+                                 address (IPv4 only), :: every IPv6 one (and IPv4 where the
+                                 system does dual-stack) [default: 0.0.0.0]
       --bind-tunnels <IP>        IP address public ports listen on [default: --bind-addr]
       --control-port <PORT>      the control port [env: BORE_CONTROL_PORT] [default: 7835]
       --max-pending <N>          visitors waiting to be accepted, per tunnel [default: 2048]
@@ -290,8 +292,9 @@ Options:
       --max-pending-per-ip <N>   visitors waiting to be accepted on the tunnels of one client
                                  address (IPv6: one /64) [default: a quarter of --max-pending-total]
       --max-handshakes <N>       connections in their handshake at once [default: 8192]
-      --max-tunnels-per-ip <N>   tunnels one client address may hold [default: 64]
-      --metrics-addr <HOST:PORT> serve Prometheus metrics at http://HOST:PORT/metrics [default: off]
+      --max-tunnels-per-ip <N>   tunnels one client address (IPv6: one /64) may hold [default: 64]
+      --metrics-addr <HOST:PORT> serve Prometheus metrics at http://HOST:PORT/metrics; 0.0.0.0
+                                 and :: as for --bind-addr [default: off]
       --log-level <LEVEL>        debug, info, warn or error [default: info]
   -h, --help                     print help
 `
