@@ -59,12 +59,8 @@ func join(a, b net.Conn, c *counters) {
 	b.Close()
 }
 
-// pipe copies src to dst. On a clean EOF it half-closes dst. On an error
-// (a reset, a timeout, a failed write) it aborts both connections with a
-// reset, which also ends the copy in the other direction: the peer of the
-// other side then sees an abort too, not a clean end that would make a
-// truncated transfer look complete. This goes beyond bore, which closes
-// both with a FIN either way.
+// pipe copies src to dst. On a clean EOF it half-closes dst; on an error it
+// closes both, which also ends the copy in the other direction.
 func pipe(dst, src net.Conn, c *counters, in bool) {
 	add := func(int64) {}
 	if c != nil {
@@ -84,22 +80,9 @@ func pipe(dst, src net.Conn, c *counters, in bool) {
 		if cw, ok := dst.(closeWriter); ok && cw.CloseWrite() == nil {
 			return
 		}
-		dst.Close()
-		src.Close()
-		return
 	}
-	abort(dst)
-	abort(src)
-}
-
-// abort closes c with a reset (SO_LINGER 0) rather than a FIN, so its peer
-// learns that the stream was cut short. Bytes still queued for c are
-// dropped, as they would be past any abort.
-func abort(c net.Conn) {
-	if l, ok := c.(interface{ SetLinger(int) error }); ok {
-		l.SetLinger(0)
-	}
-	c.Close()
+	dst.Close()
+	src.Close()
 }
 
 // copyPlain copies src to dst with ordinary reads and writes until src
