@@ -698,7 +698,7 @@ func TestStopClosesVisitors(t *testing.T) {
 func TestPendingCapWholeServer(t *testing.T) {
 	t.Parallel()
 	clk := &fakeClock{}
-	srv := startServer(t, ServerConfig{MaxPending: 2}, func(s *Server) { s.clock = clk })
+	srv := startServer(t, ServerConfig{MaxPending: 2, MaxPendingPerIP: 2}, func(s *Server) { s.clock = clk })
 	_, fr1, port1 := rawControl(t, srv)
 	_, fr2, port2 := rawControl(t, srv)
 	dialPublic(t, port1)

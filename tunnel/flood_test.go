@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -391,4 +392,41 @@ func TestFloodUnacceptedVisitors(t *testing.T) {
 	}
 	t.Logf("%d visitors in %v (%.0f/s), %d round trips meanwhile; pending peak %d (cap %d); fds peak %d; heap in use %d KiB -> %d KiB; %d warnings logged",
 		total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(), trips, peak, limit, peakFDs, baseHeap>>10, heap>>10, warns.warns.Load())
+}
+
+// TestTunnelReadyWhenHelloArrives checks that every goroutine serving a
+// tunnel exists by the time its client reads the server's Hello. A test
+// (or a monitor) that counts goroutines once a tunnel is open must not see
+// the tunnel's listener start a moment later: that late goroutine looked
+// like a leak when counted against a baseline taken right after the Hello.
+func TestTunnelReadyWhenHelloArrives(t *testing.T) {
+	const tries = 300
+	srv := startServer(t, ServerConfig{MaxTunnelsPerIP: tries})
+	// Count the goroutines each tunnel starts by their stacks, so that
+	// other tests' goroutines winding down do not blur the count. A
+	// goroutine not yet scheduled shows only where it was created.
+	buf := make([]byte, 8<<20)
+	loops := func() int {
+		return strings.Count(string(buf[:runtime.Stack(buf, true)]), "created by github.com/boretray/bore/tunnel.(*Server).serveTunnel in goroutine")
+	}
+	base := loops()
+	late := 0
+	for i := range tries {
+		c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(srv.port))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		c.Write(encodeFrame(ClientMessage{Kind: ClientHello}))
+		if m, err := newFrameReader(c).readServer(); err != nil || m.Kind != ServerHello {
+			t.Fatalf("hello reply: %+v, %v", m, err)
+		}
+		if n := loops(); n < base+i+1 {
+			late++
+		}
+	}
+	if late > 0 {
+		t.Errorf("in %d of %d tunnels, the visitor loop started after the Hello was sent", late, tries)
+	}
 }

@@ -4,22 +4,22 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync"
 	"sync/atomic"
 )
 
-// copyChunk is how many bytes one io.CopyN moves before the counters are
-// updated. io.CopyN between two *net.TCPConn keeps the kernel's splice(2)
-// path, so chunking costs a few system calls per chunk, not a copy. 1 MiB
-// is what Go moves per splice call and its pipes hold: a smaller chunk
-// costs measurably more CPU per byte on bulk transfers.
-const copyChunk = 1 << 20
+// copyBuf is the size of the buffers a copy borrows while bytes flow. A
+// copy waiting for bytes holds no buffer and no pipe: an idle forwarded
+// connection costs its two sockets and a parked goroutine per direction,
+// whatever it carried before. Where the platform allows (copyConn), the
+// buffer is taken only once the socket is readable; a read that fills it
+// means a burst is under way, and the copy moves the rest of the burst by
+// the fastest means the platform has (splice(2) on Linux) until the
+// socket has nothing more to give.
+const copyBuf = 64 << 10
 
-// smallRead is the buffer a copy waits on between bursts. A splice(2)
-// waiting for bytes holds a pipe (two file descriptors) all the while, so
-// thousands of idle connections would run the process out of descriptors;
-// a blocked read holds only this buffer. A read that fills it means a
-// burst is under way, and the copy switches to splice for the next chunk.
-const smallRead = 512
+// bufPool holds the copy buffers, shared by every connection.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBuf); return &b }}
 
 // counters accumulate traffic for one side of a tunnel. The copy path only
 // adds to them; readers sample them off the path.
@@ -74,49 +74,67 @@ func join(a, b net.Conn, c *counters) {
 // pipe copies src to dst. On a clean EOF it half-closes dst; on an error it
 // closes both, which also ends the copy in the other direction.
 func pipe(dst, src net.Conn, c *counters, in bool) {
-	var n *atomic.Int64
+	add := func(int64) {}
 	if c != nil {
-		n = &c.bytesOut
+		n := &c.bytesOut
 		if in {
 			n = &c.bytesIn
 		}
-	}
-	buf := make([]byte, smallRead)
-	bulk := false
-	for {
-		var k int64
-		var err error
-		if bulk {
-			// A burst is under way: keep splicing whole chunks while
-			// they fill, and go back to the small read once one does not.
-			k, err = io.CopyN(dst, src, copyChunk)
-			bulk = k == copyChunk
-		} else {
-			k, err = readThenWrite(dst, src, buf)
-			bulk = err == nil && k == int64(len(buf))
-		}
-		if n != nil && k > 0 {
+		add = func(k int64) {
 			n.Add(k)
 			c.moved()
 		}
-		if err == nil {
+	}
+	err := copyConn(dst, src, add)
+	if errors.Is(err, io.EOF) {
+		if cw, ok := dst.(closeWriter); ok && cw.CloseWrite() == nil {
+			return
+		}
+	}
+	dst.Close()
+	src.Close()
+}
+
+// copyPlain copies src to dst with ordinary reads and writes until src
+// ends (io.EOF) or either fails, calling add after each write. It waits
+// for bytes in a small buffer of its own and borrows a pooled one only
+// while reads keep filling the small one, so an idle connection holds
+// 512 bytes per direction. It serves connections that are not sockets of
+// this process, and platforms without a way to wait for readability
+// without a read.
+func copyPlain(dst, src net.Conn, add func(int64)) error {
+	var small [512]byte
+	for {
+		k, err := readWrite(dst, src, small[:])
+		if k > 0 {
+			add(int64(k))
+		}
+		if err != nil {
+			return err
+		}
+		if k < len(small) {
 			continue
 		}
-		if errors.Is(err, io.EOF) {
-			if cw, ok := dst.(closeWriter); ok && cw.CloseWrite() == nil {
-				return
+		bp := bufPool.Get().(*[]byte)
+		for k == len(small) || k == len(*bp) {
+			if k, err = readWrite(dst, src, *bp); k > 0 {
+				add(int64(k))
+			}
+			if err != nil {
+				bufPool.Put(bp)
+				return err
+			}
+			if k < len(*bp) {
+				break
 			}
 		}
-		dst.Close()
-		src.Close()
-		return
+		bufPool.Put(bp)
 	}
 }
 
-// readThenWrite waits for bytes on src, reads at most len(buf) of them and
-// writes them to dst. A read error, io.EOF included, is returned only when
-// nothing was read.
-func readThenWrite(dst, src net.Conn, buf []byte) (int64, error) {
+// readWrite reads once from src into buf and writes what it got to dst.
+// A read error, io.EOF included, is returned only when nothing was read.
+func readWrite(dst, src net.Conn, buf []byte) (int, error) {
 	k, err := src.Read(buf)
 	if k == 0 {
 		if err == nil {
@@ -127,5 +145,5 @@ func readThenWrite(dst, src net.Conn, buf []byte) (int64, error) {
 	if _, werr := dst.Write(buf[:k]); werr != nil {
 		return 0, werr
 	}
-	return int64(k), nil
+	return k, nil
 }

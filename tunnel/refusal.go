@@ -12,6 +12,9 @@ const (
 	RefusedPerIP Refusal = "per_ip"
 	// RefusedPending: too many visitors were waiting to be accepted.
 	RefusedPending Refusal = "pending"
+	// RefusedPendingIP: the tunnels of one client address (an IPv6 /64)
+	// held their share of the server's pending visitors.
+	RefusedPendingIP Refusal = "pending_ip"
 	// RefusedAuth: the client failed authentication.
 	RefusedAuth Refusal = "auth"
 	// RefusedPort: the public port asked for is not available.
@@ -26,6 +29,6 @@ const (
 
 // Refusals returns every Refusal, in a fixed order.
 func Refusals() []Refusal {
-	return []Refusal{RefusedBusy, RefusedPerIP, RefusedPending, RefusedAuth,
+	return []Refusal{RefusedBusy, RefusedPerIP, RefusedPending, RefusedPendingIP, RefusedAuth,
 		RefusedPort, RefusedProtocol, RefusedExpired, RefusedUnknownID}
 }

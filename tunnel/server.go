@@ -32,6 +32,12 @@ const (
 	// tunnels, so one address holding many tunnels cannot make the server
 	// hold an unbounded number of sockets.
 	DefaultMaxPending = 16384
+	// DefaultMaxPendingPerIP is the share of DefaultMaxPending that the
+	// tunnels of one client address (one /64 for IPv6) may fill, a
+	// quarter: an address whose client never accepts can then hold up its
+	// own visitors but not everyone else's. When only MaxPending is set,
+	// the share is a quarter of it.
+	DefaultMaxPendingPerIP = DefaultMaxPending / 4
 	// DefaultMaxHandshakes caps connections still in their handshake. Each
 	// costs a goroutine and a small buffer for at most NetworkTimeout, so
 	// the cap is high: a few thousand idle attackers must not lock out a
@@ -71,6 +77,10 @@ type ServerConfig struct {
 	MaxPendingPerTunnel int
 	// MaxPending caps visitors waiting to be accepted on the whole server.
 	MaxPending int
+	// MaxPendingPerIP caps visitors waiting to be accepted on the tunnels
+	// of one client address, each IPv6 /64 counting as one address. Zero
+	// means a quarter of MaxPending.
+	MaxPendingPerIP int
 	// MaxHandshakes caps connections in their handshake at once.
 	MaxHandshakes int
 	// MaxTunnelsPerIP caps tunnels per client IP address.
@@ -108,7 +118,8 @@ type Server struct {
 
 	mu      sync.Mutex
 	pending map[uuid.UUID]*pendingConn
-	perIP   map[string]int
+	perIP   map[string]int // tunnels by client address key
+	pendIP  map[string]int // pending visitors by client address key
 
 	tunnels atomic.Int64
 	nPend   atomic.Int64
@@ -128,6 +139,7 @@ type Server struct {
 type pendingConn struct {
 	conn   net.Conn
 	tunnel *atomic.Int64 // the owning tunnel's pending count
+	owner  string        // the owning tunnel's client address key
 	stop   func() bool   // stops the expiry timer
 }
 
@@ -152,6 +164,9 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if cfg.MaxPending <= 0 {
 		cfg.MaxPending = DefaultMaxPending
 	}
+	if cfg.MaxPendingPerIP <= 0 {
+		cfg.MaxPendingPerIP = max(1, cfg.MaxPending/4)
+	}
 	if cfg.MaxHandshakes <= 0 {
 		cfg.MaxHandshakes = DefaultMaxHandshakes
 	}
@@ -167,6 +182,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		handshakes:       make(chan struct{}, cfg.MaxHandshakes),
 		pending:          make(map[uuid.UUID]*pendingConn),
 		perIP:            make(map[string]int),
+		pendIP:           make(map[string]int),
 		clock:            realClock{},
 		handshakeTimeout: NetworkTimeout,
 		readyTimeout:     ReadyTimeout,
@@ -179,10 +195,10 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	return s, nil
 }
 
-// ListenAndServe listens on addr (host:port of the control port) and
-// serves until ctx ends.
+// ListenAndServe listens on addr (host:port of the control port; see
+// Listen for what 0.0.0.0 and :: mean) and serves until ctx ends.
 func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
-	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", addr)
+	ln, err := Listen(ctx, addr)
 	if err != nil {
 		return fmt.Errorf("listen on control port: %w", err)
 	}
@@ -193,7 +209,8 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 // ln and every connection it serves, waits for their goroutines and
 // returns nil. One bad connection never stops it.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	s.log.Info("server listening", "addr", ln.Addr().String())
+	s.log.Info("server listening", "addr", ln.Addr().String(), "ip", ListenerFamilies(ln),
+		"tunnels", s.cfg.BindTunnels, "tunnels_ip", tunnelFamilies(s.cfg.BindTunnels))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
@@ -406,21 +423,22 @@ func (s *Server) serverAuth(conn net.Conn, fr *frameReader, log *slog.Logger) bo
 // visitor until the client goes away.
 func (s *Server) serveTunnel(ctx context.Context, conn net.Conn, port uint16, log *slog.Logger) {
 	defer conn.Close()
-	ip := remoteIP(conn)
+	// Tunnels count per client address, an IPv6 /64 as one address.
+	owner := addrKey(conn)
 	s.mu.Lock()
-	if s.perIP[ip] >= s.cfg.MaxTunnelsPerIP {
+	if s.perIP[owner] >= s.cfg.MaxTunnelsPerIP {
 		s.mu.Unlock()
 		s.refuse(RefusedPerIP)
 		s.warnRefusal(log, RefusedPerIP, "refusing tunnel: too many tunnels from this address", "limit", s.cfg.MaxTunnelsPerIP)
 		s.sendError(conn, errTextTooManyTunnels)
 		return
 	}
-	s.perIP[ip]++
+	s.perIP[owner]++
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
-		if s.perIP[ip]--; s.perIP[ip] <= 0 {
-			delete(s.perIP, ip)
+		if s.perIP[owner]--; s.perIP[owner] <= 0 {
+			delete(s.perIP, owner)
 		}
 		s.mu.Unlock()
 	}()
@@ -442,21 +460,21 @@ func (s *Server) serveTunnel(ctx context.Context, conn net.Conn, port uint16, lo
 
 	setUserTimeout(conn, s.cfg.ClientTimeout)
 	var wmu sync.Mutex // the heartbeat loop and the visitor loop both write
-	write := func(frames ...ServerMessage) bool {
+	writeLocked := func(frames ...ServerMessage) bool {
 		var b []byte
 		for _, f := range frames {
 			b = append(b, encodeFrame(f)...)
 		}
-		wmu.Lock()
-		defer wmu.Unlock()
 		conn.SetWriteDeadline(time.Now().Add(s.cfg.ClientTimeout))
 		_, err := conn.Write(b)
 		return err == nil
 	}
-	heartbeat := ServerMessage{Kind: ServerHeartbeat}
-	if !write(ServerMessage{Kind: ServerHello, Port: public}, heartbeat) {
-		return
+	write := func(frames ...ServerMessage) bool {
+		wmu.Lock()
+		defer wmu.Unlock()
+		return writeLocked(frames...)
 	}
+	heartbeat := ServerMessage{Kind: ServerHeartbeat}
 
 	// Visitors are announced from the goroutine that accepts them, so a
 	// visitor's Connection frame leaves without a hand-off to this loop;
@@ -471,7 +489,13 @@ func (s *Server) serveTunnel(ctx context.Context, conn net.Conn, port uint16, lo
 			v.Close()
 			return true
 		}
-		id := s.addPending(v, &tunnelPending, log)
+		id, ok := s.addPending(v, &tunnelPending, owner, log)
+		if !ok {
+			s.refuse(RefusedPendingIP)
+			s.warnRefusal(log, "pending_ip", "too many visitors waiting for this address's tunnels; refusing one", "limit", s.cfg.MaxPendingPerIP)
+			v.Close()
+			return true
+		}
 		log.Debug("new connection", "visitor", v.RemoteAddr().String(), "id", id)
 		if !write(ServerMessage{Kind: ServerConnection, ID: id}, heartbeat) {
 			return false
@@ -482,11 +506,23 @@ func (s *Server) serveTunnel(ctx context.Context, conn net.Conn, port uint16, lo
 		}
 		return true
 	}
+	// Every goroutine of the tunnel runs before its client can read the
+	// Hello: the visitor loop starts first and waits for the write lock,
+	// held here until the Hello is out, to announce anyone. Counting
+	// goroutines once a client sees its tunnel open then gives a stable
+	// baseline, instead of one that a moment later grows by the listener.
+	wmu.Lock()
 	go func() { visitorsDone <- acceptVisitors(ln, announce) }()
 	defer func() {
 		ln.Close()
+		conn.Close() // ends an announce blocked on a stuck control connection
 		<-visitorsDone
 	}()
+	ok := writeLocked(ServerMessage{Kind: ServerHello, Port: public}, heartbeat)
+	wmu.Unlock()
+	if !ok {
+		return
+	}
 
 	timer := time.NewTimer(s.heartbeat)
 	defer timer.Stop()
@@ -537,17 +573,24 @@ func acceptVisitors(ln net.Listener, announce func(net.Conn) bool) error {
 	}
 }
 
+// tunnelFamilies says which IP versions public ports on bind accept, for
+// the startup log.
+func tunnelFamilies(bind string) string {
+	ip := net.ParseIP(bind)
+	switch {
+	case ip.To4() != nil:
+		return "IPv4 only"
+	case ip.IsUnspecified():
+		return "IPv6, and IPv4 where the system allows dual-stack"
+	}
+	return "IPv6 only"
+}
+
 // listenTunnel binds the public port for a Hello, or returns bore's error
 // text.
 func (s *Server) listenTunnel(ctx context.Context, port uint16) (net.Listener, string) {
-	lc := new(net.ListenConfig)
 	bind := func(p uint16) (net.Listener, error) {
-		return lc.Listen(ctx, "tcp4", net.JoinHostPort(s.cfg.BindTunnels, strconv.Itoa(int(p))))
-	}
-	if s.cfg.BindTunnels != "0.0.0.0" && net.ParseIP(s.cfg.BindTunnels).To4() == nil {
-		bind = func(p uint16) (net.Listener, error) {
-			return lc.Listen(ctx, "tcp", net.JoinHostPort(s.cfg.BindTunnels, strconv.Itoa(int(p))))
-		}
+		return Listen(ctx, net.JoinHostPort(s.cfg.BindTunnels, strconv.Itoa(int(p))))
 	}
 	if port != 0 {
 		if port < s.cfg.MinPort || port > s.cfg.MaxPort {
@@ -588,11 +631,17 @@ func (s *Server) sendError(conn net.Conn, text string) {
 }
 
 // addPending stores a visitor under a fresh id until it is accepted or
-// expires.
-func (s *Server) addPending(v net.Conn, tunnelPending *atomic.Int64, log *slog.Logger) uuid.UUID {
+// expires. It reports false, storing nothing, when the tunnels of owner
+// (a client address key) already have their share of visitors waiting.
+func (s *Server) addPending(v net.Conn, tunnelPending *atomic.Int64, owner string, log *slog.Logger) (uuid.UUID, bool) {
 	id := uuid.New()
-	p := &pendingConn{conn: v, tunnel: tunnelPending}
+	p := &pendingConn{conn: v, tunnel: tunnelPending, owner: owner}
 	s.mu.Lock()
+	if s.pendIP[owner] >= s.cfg.MaxPendingPerIP {
+		s.mu.Unlock()
+		return uuid.UUID{}, false
+	}
+	s.pendIP[owner]++
 	s.pending[id] = p
 	p.stop = s.clock.AfterFunc(s.pendingTimeout, func() {
 		if s.takePending(id) != nil {
@@ -604,14 +653,19 @@ func (s *Server) addPending(v net.Conn, tunnelPending *atomic.Int64, log *slog.L
 	s.mu.Unlock()
 	tunnelPending.Add(1)
 	s.nPend.Add(1)
-	return id
+	return id, true
 }
 
 // takePending removes and returns the visitor stored under id, or nil.
 func (s *Server) takePending(id uuid.UUID) *pendingConn {
 	s.mu.Lock()
 	p := s.pending[id]
-	delete(s.pending, id)
+	if p != nil {
+		delete(s.pending, id)
+		if s.pendIP[p.owner]--; s.pendIP[p.owner] <= 0 {
+			delete(s.pendIP, p.owner)
+		}
+	}
 	s.mu.Unlock()
 	if p != nil {
 		p.tunnel.Add(-1)
@@ -659,6 +713,20 @@ func (s *Server) serveAccept(conn net.Conn, id uuid.UUID, leftover []byte, log *
 		p.conn.SetWriteDeadline(time.Time{})
 	}
 	join(p.conn, conn, &s.traffic)
+}
+
+// addrKey names the client address that limits per address count against:
+// the IPv4 address itself, or for IPv6 its /64, which one client usually
+// controls whole. An IPv4 address in IPv6 form counts as IPv4.
+func addrKey(c net.Conn) string {
+	ip := net.ParseIP(remoteIP(c))
+	if ip == nil {
+		return remoteIP(c)
+	}
+	if v4 := ip.To4(); v4 != nil {
+		return v4.String()
+	}
+	return (&net.IPNet{IP: ip.Mask(net.CIDRMask(64, 128)), Mask: net.CIDRMask(64, 128)}).String()
 }
 
 func remoteIP(c net.Conn) string {

@@ -309,14 +309,19 @@ Options:
       --min-port <PORT>          lowest public port handed out [env: BORE_MIN_PORT] [default: 1024]
       --max-port <PORT>          highest public port handed out [env: BORE_MAX_PORT] [default: 65535]
   -s, --secret <SECRET>          secret clients must prove they know [env: BORE_SECRET]
-      --bind-addr <IP>           IP address the control port listens on [default: 0.0.0.0]
+      --bind-addr <IP>           IP address the control port listens on; 0.0.0.0 is every IPv4
+                                 address (IPv4 only), :: every IPv6 one (and IPv4 where the
+                                 system does dual-stack) [default: 0.0.0.0]
       --bind-tunnels <IP>        IP address public ports listen on [default: --bind-addr]
       --control-port <PORT>      the control port [env: BORE_CONTROL_PORT] [default: 7835]
       --max-pending <N>          visitors waiting to be accepted, per tunnel [default: 2048]
       --max-pending-total <N>    visitors waiting to be accepted, whole server [default: 16384]
+      --max-pending-per-ip <N>   visitors waiting to be accepted on the tunnels of one client
+                                 address (IPv6: one /64) [default: a quarter of --max-pending-total]
       --max-handshakes <N>       connections in their handshake at once [default: 8192]
-      --max-tunnels-per-ip <N>   tunnels one client address may hold [default: 64]
-      --metrics-addr <HOST:PORT> serve Prometheus metrics at http://HOST:PORT/metrics [default: off]
+      --max-tunnels-per-ip <N>   tunnels one client address (IPv6: one /64) may hold [default: 64]
+      --metrics-addr <HOST:PORT> serve Prometheus metrics at http://HOST:PORT/metrics; 0.0.0.0
+                                 and :: as for --bind-addr [default: off]
       --log-level <LEVEL>        debug, info, warn or error [default: info]
   -h, --help                     print help
 `
@@ -328,7 +333,7 @@ func runServer(ctx context.Context, args []string, env IO, version string) int {
 		secret, bindAddr, bindTunnels       string
 		level, metricsAddr                  string
 		maxPending, maxHandshakes, maxPerIP int
-		maxPendingTotal                     int
+		maxPendingTotal, maxPendingPerIP    int
 	)
 	fs.UintVar(&minPort, "min-port", tunnel.DefaultMinPort, "")
 	fs.UintVar(&maxPort, "max-port", tunnel.DefaultMaxPort, "")
@@ -340,6 +345,7 @@ func runServer(ctx context.Context, args []string, env IO, version string) int {
 	fs.UintVar(&controlPort, "control-port", tunnel.DefaultControlPort, "")
 	fs.IntVar(&maxPending, "max-pending", tunnel.DefaultMaxPendingPerTunnel, "")
 	fs.IntVar(&maxPendingTotal, "max-pending-total", tunnel.DefaultMaxPending, "")
+	fs.IntVar(&maxPendingPerIP, "max-pending-per-ip", 0, "")
 	fs.IntVar(&maxHandshakes, "max-handshakes", tunnel.DefaultMaxHandshakes, "")
 	fs.IntVar(&maxPerIP, "max-tunnels-per-ip", tunnel.DefaultMaxTunnelsPerIP, "")
 	fs.StringVar(&level, "log-level", "info", "")
@@ -383,6 +389,9 @@ func runServer(ctx context.Context, args []string, env IO, version string) int {
 			return fs.usageError("%s must be at least 1", name)
 		}
 	}
+	if maxPendingPerIP < 0 || fs.isSet("max-pending-per-ip") && maxPendingPerIP < 1 {
+		return fs.usageError("--max-pending-per-ip must be at least 1")
+	}
 	lvl, err := parseLevel(level)
 	if err != nil {
 		return fs.usageError("%v", err)
@@ -395,6 +404,7 @@ func runServer(ctx context.Context, args []string, env IO, version string) int {
 		BindTunnels:         bindTunnels,
 		MaxPendingPerTunnel: maxPending,
 		MaxPending:          maxPendingTotal,
+		MaxPendingPerIP:     maxPendingPerIP,
 		MaxHandshakes:       maxHandshakes,
 		MaxTunnelsPerIP:     maxPerIP,
 		Logger:              log,

@@ -63,6 +63,7 @@ func TestUsageErrors(t *testing.T) {
 		{"server env empty range", map[string]string{"BORE_MIN_PORT": "3000", "BORE_MAX_PORT": "2000"}, []string{"server"}, "port range is empty"},
 		{"server bind host name", nil, []string{"server", "--bind-addr", "localhost"}, "expected an IP address"},
 		{"server positional", nil, []string{"server", "extra"}, "unexpected argument"},
+		{"server zero pending per ip", nil, []string{"server", "--max-pending-per-ip", "0"}, "--max-pending-per-ip must be at least 1"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
 
@@ -67,7 +66,7 @@ func serveMetrics(ctx context.Context, addr string, srv *tunnel.Server, log *slo
 	reg.MustRegister(newServerCollector(srv), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", addr)
+	ln, err := tunnel.Listen(ctx, addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics listener: %w", err)
 	}
@@ -84,7 +83,7 @@ func serveMetrics(ctx context.Context, addr string, srv *tunnel.Server, log *slo
 		defer cancel()
 		hs.Shutdown(sctx)
 	})
-	log.Info("metrics listening", "addr", "http://"+ln.Addr().String()+"/metrics")
+	log.Info("metrics listening", "addr", "http://"+ln.Addr().String()+"/metrics", "ip", tunnel.ListenerFamilies(ln))
 	return func() {
 		<-done
 		stop()

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -170,4 +171,59 @@ func TestLockAcrossProcesses(t *testing.T) {
 		t.Fatalf("Lock after the other process exited: %v", err)
 	}
 	release()
+}
+
+// TestLockRefusesSymlink plants a symbolic link where the lock goes, as
+// another local user or a stray script could: Lock must refuse it in plain
+// words and leave the link's target as it was.
+func TestLockRefusesSymlink(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the lock on Windows lives in the config dir and uses no PID write")
+	}
+	dir := isolateXDG(t)
+	target := dir + "/precious.txt"
+	const content = "do not overwrite\n"
+	if err := os.WriteFile(target, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := dir + "/xdg_runtime_dir/bore-test.lock"
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	release, err := Lock("bore-test")
+	if err == nil {
+		release()
+		t.Fatal("Lock through a symbolic link succeeded")
+	}
+	if errors.Is(err, ErrAlreadyRunning) || !strings.Contains(err.Error(), "symbolic link") || !strings.Contains(err.Error(), link) {
+		t.Errorf("Lock error %q, want one that names %s as a symbolic link", err, link)
+	}
+	b, rerr := os.ReadFile(target)
+	if rerr != nil || string(b) != content {
+		t.Errorf("link target now holds %q (%v), want it untouched", b, rerr)
+	}
+	// A dangling link must not create its target either.
+	os.Remove(target)
+	if _, err := Lock("bore-test"); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("Lock through a dangling link = %v, want a symbolic-link error", err)
+	}
+	if _, err := os.Lstat(target); !os.IsNotExist(err) {
+		t.Errorf("Lock created the dangling link's target: %v", err)
+	}
+}
+
+// TestLockRefusesSpecialFile puts a FIFO where the lock goes: Lock must
+// neither hang on it nor write to it.
+func TestLockRefusesSpecialFile(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no FIFOs on Windows")
+	}
+	dir := isolateXDG(t)
+	path := dir + "/xdg_runtime_dir/bore-test.lock"
+	if err := exec.Command("mkfifo", path).Run(); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	if _, err := Lock("bore-test"); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("Lock on a FIFO = %v, want a not-a-regular-file error", err)
+	}
 }
