@@ -6,6 +6,7 @@ package tray
 
 import (
 	"sync"
+	"time"
 
 	"fyne.io/systray"
 
@@ -13,13 +14,29 @@ import (
 )
 
 // Shell implements app.Renderer on the systray: it keeps one systray item
-// per menu entry, keyed by MenuEntry.ID, and updates items in place.
+// per menu entry and updates items in place.
 //
-// fyne menus can only append, so when the entries under one parent change
-// order or kind, the items from the first difference on are removed and
-// recreated in order. Separators cannot be removed one by one; when one is
-// in the way the whole menu is rebuilt (systray.ResetMenu). The menu is laid
-// out so this only happens when a tunnel appears or goes away.
+// Panels built on libdbusmenu (xfce4-panel, MATE, Cinnamon, GNOME's
+// AppIndicator extension) keep their own copy of the menu, and two things
+// empty their submenus for good: a submenu item realized after its
+// children (libdbusmenu-gtk then drops the children, "Children but no
+// menu"), and a submenu whose last child goes away and which later gets
+// children again (its menu is destroyed and never rebuilt, because the
+// children-display property does not change). fyne.io/systray answers each
+// D-Bus call in its own goroutine, so the panel's property requests for a
+// new submenu and for its new children come back in any order. So the shell
+// never lets a panel see a new submenu together with its children, and never
+// empties a submenu:
+//   - items are reused by position where the shape fits, and hidden rather
+//     than removed when an entry goes away;
+//   - an item that already exists becomes a submenu by getting children
+//     (the panel sees the children-display change first);
+//   - a new submenu item gets its children childDelay later, once the panel
+//     has realized it;
+//   - hidden spare items stand before every top-level separator, so a
+//     tunnel appearing above one reuses a spare: fyne menus only append, and
+//     a separator cannot be removed except by rebuilding the whole menu
+//     (systray.ResetMenu), which is left for when the spares run out.
 type Shell struct {
 	icons   func(app.IconKind) []byte
 	intents chan app.Intent
@@ -29,23 +46,42 @@ type Shell struct {
 	mu      sync.Mutex
 	root    []*node
 	drawn   bool
+	first   bool // drawing the first menu
 	icon    app.IconKind
 	tooltip string
 	title   string
 	closed  bool
+	spares  int         // hidden spare items made before each top-level separator
+	timer   *time.Timer // adds the children of new submenus
 }
+
+// childDelay is how long a new submenu item stays without children, for the
+// panel to fetch and realize it first. Panels fetch the layout within
+// milliseconds of the change signal.
+const childDelay = 500 * time.Millisecond
+
+// initialSpares is how many hidden spare items stand before each top-level
+// separator after the first draw; each full rebuild doubles it.
+const initialSpares = 12
 
 // node is one systray item (or separator) and the entry last drawn in it.
 type node struct {
 	entry    app.MenuEntry // Children is not kept here
 	item     *systray.MenuItem
 	children []*node
+	hidden   bool
+	// submenu is set once the item has (or had) children: libdbusmenu then
+	// shows it as a submenu for good, so it never draws a plain entry again.
+	submenu bool
+	// pending holds the children of a new submenu until childDelay passes.
+	pending   []app.MenuEntry
+	isPending bool
 }
 
 // NewShell returns a Shell that takes icon images from icons. Render must
 // only be called once systray is ready; call Close when done.
 func NewShell(icons func(app.IconKind) []byte) *Shell {
-	return &Shell{icons: icons, intents: make(chan app.Intent), done: make(chan struct{})}
+	return &Shell{icons: icons, intents: make(chan app.Intent), done: make(chan struct{}), spares: initialSpares}
 }
 
 // Intents receives the Intent of every item clicked.
@@ -57,6 +93,9 @@ func (s *Shell) Close() {
 	if !s.closed {
 		s.closed = true
 		close(s.done)
+		if s.timer != nil {
+			s.timer.Stop()
+		}
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
@@ -83,66 +122,112 @@ func (s *Shell) Render(v app.View) {
 		systray.SetTitle(v.Title)
 		s.title = v.Title
 	}
+	// The first menu is drawn whole: no panel has seen any of it yet, and
+	// fyne serves a panel's first layout one level deep, then the rest.
+	s.first = !s.drawn
 	s.drawn = true
 	nodes, ok := s.sync(nil, s.root, v.Menu)
 	if !ok {
-		// A separator stood in the way of a change: start over.
+		// A separator stood in the way of a change: start over, with
+		// more spares.
 		systray.ResetMenu()
+		s.spares *= 2
 		nodes, _ = s.sync(nil, nil, v.Menu)
 	}
 	s.root = nodes
 }
 
-// sameShape reports whether entry e can be drawn in n's item: a fyne item
-// cannot change between separator, check box, plain item and submenu.
-func sameShape(n *node, e app.MenuEntry) bool {
-	return n.entry.ID == e.ID && n.entry.Separator == e.Separator &&
-		n.entry.Checkable == e.Checkable && (len(n.children) > 0) == (len(e.Children) > 0)
+// fits reports whether entry e can be drawn in n's item: a fyne item cannot
+// change between separator, check box and plain item, and an item that had
+// children stays a submenu.
+func fits(n *node, e app.MenuEntry) bool {
+	if n.entry.Separator || e.Separator {
+		return n.entry.Separator && e.Separator
+	}
+	return n.entry.Checkable == e.Checkable && (len(e.Children) > 0 || !n.submenu)
+}
+
+// match returns the index of the node in have[i:] to draw e in, or -1: the
+// node with e's ID if it fits, else the first hidden node that fits, else
+// the first that fits. It never looks past a separator, which cannot be
+// hidden.
+func match(have []*node, i int, e app.MenuEntry) int {
+	for pass := 0; pass < 3; pass++ {
+		for k := i; k < len(have); k++ {
+			n := have[k]
+			if fits(n, e) {
+				switch {
+				case pass == 0 && n.entry.ID == e.ID,
+					pass == 1 && n.hidden,
+					pass == 2:
+					return k
+				}
+			}
+			if n.entry.Separator {
+				break
+			}
+		}
+	}
+	return -1
 }
 
 // sync makes the items under parent (nil: the top level) show want, given
-// the nodes have drawn there now. It returns the new nodes, or false when a
-// separator prevents the change at this level.
+// the nodes drawn there now. It returns the new nodes, or false when a
+// separator prevents the change: fyne cannot insert before one.
 func (s *Shell) sync(parent *node, have []*node, want []app.MenuEntry) ([]*node, bool) {
-	k := 0
-	for ; k < len(have) && k < len(want); k++ {
-		n, e := have[k], want[k]
-		if !sameShape(n, e) {
+	var out []*node
+	i, w := 0, 0
+	for ; w < len(want); w++ {
+		k := match(have, i, want[w])
+		if k < 0 {
 			break
 		}
-		if len(e.Children) > 0 {
-			children, ok := s.sync(n, n.children, e.Children)
-			if !ok {
-				break
-			}
-			n.children = children
+		for _, n := range have[i:k] {
+			s.hide(n)
 		}
-		s.update(n, e)
+		if !s.use(have[k], want[w]) {
+			return have, false
+		}
+		out = append(out, have[i:k+1]...)
+		i = k + 1
 	}
-	if k == len(have) && k == len(want) {
-		return have, true
-	}
-	for _, n := range have[k:] {
+	rest := have[i:]
+	for _, n := range rest {
 		if n.entry.Separator {
 			return have, false
 		}
 	}
-	for _, n := range have[k:] {
-		n.item.Remove() // also removes its children and ends its receiver
+	for _, n := range rest {
+		s.hide(n)
 	}
-	out := have[:k:k]
-	for _, e := range want[k:] {
+	out = append(out, rest...)
+	for _, e := range want[w:] {
+		if e.Separator {
+			for range s.spares {
+				out = append(out, s.spare(parent))
+			}
+		}
 		out = append(out, s.create(parent, e))
 	}
 	return out, true
 }
 
-// update changes n's item in place to show e.
-func (s *Shell) update(n *node, e app.MenuEntry) {
+// hide hides n's item; it stays for reuse.
+func (s *Shell) hide(n *node) {
+	if !n.hidden && !n.entry.Separator {
+		n.item.Hide()
+		n.hidden = true
+	}
+}
+
+// use draws e in n's item, which fits it. It returns false when a
+// separator prevents a change below.
+func (s *Shell) use(n *node, e app.MenuEntry) bool {
+	children := e.Children
 	e.Children = nil
 	if n.entry.Separator {
 		n.entry = e
-		return
+		return true
 	}
 	if e.Label != n.entry.Label {
 		n.item.SetTitle(e.Label)
@@ -162,9 +247,36 @@ func (s *Shell) update(n *node, e app.MenuEntry) {
 		}
 	}
 	n.entry = e
+	if n.hidden {
+		n.item.Show()
+		n.hidden = false
+	}
+	switch {
+	case len(children) == 0:
+	case n.isPending:
+		n.pending = children
+	default:
+		// The panel knows this item already: it sees it become a submenu
+		// (children-display) before it sees the children.
+		nodes, ok := s.sync(n, n.children, children)
+		if !ok {
+			return false
+		}
+		n.children = nodes
+		n.submenu = true
+	}
+	return true
 }
 
-// create appends a new item for e (and its children) under parent.
+// spare appends a hidden plain item under parent, for a later entry to use.
+func (s *Shell) spare(parent *node) *node {
+	n := s.create(parent, app.MenuEntry{})
+	s.hide(n)
+	return n
+}
+
+// create appends a new item for e under parent. The children of a new
+// submenu come childDelay later.
 func (s *Shell) create(parent *node, e app.MenuEntry) *node {
 	children := e.Children
 	e.Children = nil
@@ -190,14 +302,46 @@ func (s *Shell) create(parent *node, e app.MenuEntry) *node {
 	if !e.Enabled {
 		n.item.Disable()
 	}
-	for _, c := range children {
-		n.children = append(n.children, s.create(n, c))
+	if len(children) > 0 && s.first {
+		for _, c := range children {
+			n.children = append(n.children, s.create(n, c))
+		}
+		n.submenu = true
+	} else if len(children) > 0 {
+		n.pending, n.isPending = children, true
+		if s.timer == nil {
+			s.timer = time.AfterFunc(childDelay, s.addPending)
+		} else {
+			s.timer.Reset(childDelay)
+		}
 	}
-	if len(children) == 0 {
-		s.wg.Add(1)
-		go s.receive(n, n.item.ClickedCh)
-	}
+	s.wg.Add(1)
+	go s.receive(n, n.item.ClickedCh)
 	return n
+}
+
+// addPending gives the new submenus their children.
+func (s *Shell) addPending() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	var walk func(ns []*node)
+	walk = func(ns []*node) {
+		for _, n := range ns {
+			if n.isPending {
+				n.isPending = false
+				// New items: no separator can be in the way.
+				n.children, _ = s.sync(n, nil, n.pending)
+				n.pending = nil
+				n.submenu = true
+				continue
+			}
+			walk(n.children)
+		}
+	}
+	walk(s.root)
 }
 
 // receive forwards the clicks of one item for the item's whole life: fyne
