@@ -184,7 +184,11 @@ func (c *Controller) Run(ctx context.Context) error {
 	defer c.timer.Stop()
 
 	if c.cfg.LoadErr != nil {
-		c.alert("Bore started with default settings", c.cfg.LoadErr.Error())
+		title := "Bore started with default settings"
+		if le := (*settings.LoadError)(nil); errors.As(c.cfg.LoadErr, &le) && le.Err == nil {
+			title = "Bore left out part of its settings"
+		}
+		c.alert(title, c.cfg.LoadErr.Error())
 	}
 	c.probeAll(ctx)
 	if c.m.Settings.StartFavoritesAtLaunch {

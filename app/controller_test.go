@@ -762,6 +762,18 @@ func TestLoadErrorIsReported(t *testing.T) {
 	})
 }
 
+func TestPartialLoadIsReported(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lerr := &settings.LoadError{Path: "/c/bore/config.json", Backup: "/c/bore/config.json.bad-1",
+			Dropped: []string{"favorite 1 (local_port should be a number)"}}
+		h := start(t, func(c *Config) { c.LoadErr = lerr })
+		defer h.stop()
+		if !hasNote(h.notes(), "left out part of its settings") || hasNote(h.notes(), "default settings") {
+			t.Errorf("notes = %v, want a partial load reported as such", h.notes())
+		}
+	})
+}
+
 func TestOpenConfigAndAbout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := start(t, nil)
