@@ -350,6 +350,14 @@ func (c *Controller) apply(ctx context.Context, in Intent) {
 		if c.cfg.Opener == nil {
 			return
 		}
+		// On a first run neither the folder nor the file exists yet:
+		// write the settings so there is something to open and edit. A
+		// file Bore keeps its hands off (ErrNotSaved) is opened as it is.
+		if c.cfg.Store != nil {
+			if err := c.cfg.Store.Save(c.m.Settings); err != nil && !errors.Is(err, settings.ErrNotSaved) {
+				c.alert("Could not create the settings file", err.Error()+".")
+			}
+		}
 		if err := c.cfg.Opener.Open(c.cfg.ConfigDir); err != nil {
 			c.alert("Could not open the config folder", fmt.Sprintf("%v. The settings are in %s.", err, c.cfg.ConfigDir))
 		}
@@ -630,7 +638,7 @@ func (c *Controller) send(ctx context.Context, f func()) {
 // noDialogs tells the user that Bore cannot ask and what to do instead.
 func (c *Controller) noDialogs(what string) {
 	c.alert("Bore cannot ask for "+what,
-		"No dialog program was found (install zenity, kdialog or yad). "+
+		"No dialog program was found: install zenity (or kdialog or yad); Bore finds it at once. "+
 			"You can edit the settings file instead: choose “Open config folder”.")
 }
 
@@ -646,19 +654,19 @@ func (c *Controller) askPort(ctx context.Context) {
 	}
 	d := c.cfg.Dialogs
 	c.wg.Go(func() {
-		text, err := d.Entry(ctx, "Share a port", "Port to share (or host:port):", "")
+		// Bad input shows the dialog again with the error.
+		text, err := desktop.AskValid(ctx, d, "Share a port", "Port to share (or host:port):", "", func(s string) error {
+			_, _, err := desktop.ParsePortEntry(s)
+			return err
+		})
 		if err != nil {
 			if !c.cancelled(err) && ctx.Err() == nil {
 				c.send(ctx, func() { c.alert("Could not ask for a port", err.Error()) })
 			}
 			return
 		}
-		host, port, err := desktop.ParsePortEntry(text)
+		host, port, _ := desktop.ParsePortEntry(text)
 		c.send(ctx, func() {
-			if err != nil {
-				c.alert("Cannot share that port", err.Error())
-				return
-			}
 			srv, _ := c.m.Settings.Server(c.m.Settings.CurrentServer)
 			c.startTunnel(srv, host, port, 0)
 		})
@@ -678,16 +686,15 @@ func (c *Controller) askServer(ctx context.Context) {
 				c.send(ctx, func() { c.alert("Could not ask for a server", err.Error()) })
 			}
 		}
-		text, err := d.Entry(ctx, "Add server", "Server (host, or host:control-port):", "")
+		text, err := desktop.AskValid(ctx, d, "Add server", "Server (host, or host:control-port):", "", func(s string) error {
+			_, _, err := desktop.ParseServerEntry(s)
+			return err
+		})
 		if err != nil {
 			fail(err)
 			return
 		}
-		host, port, err := desktop.ParseServerEntry(text)
-		if err != nil {
-			c.send(ctx, func() { c.alert("Cannot add that server", err.Error()) })
-			return
-		}
+		host, port, _ := desktop.ParseServerEntry(text)
 		secret, err := d.Password(ctx, "Add server", "Secret for "+host+" (leave empty if it has none):")
 		if err != nil {
 			fail(err)

@@ -719,9 +719,38 @@ func TestOtherPort(t *testing.T) {
 		if len(h.eng.startedCfgs()) != 1 || h.eng.startedCfgs()[0].LocalHost != "192.168.1.5" || h.eng.startedCfgs()[0].LocalPort != 8080 {
 			t.Errorf("started = %+v", h.eng.startedCfgs())
 		}
+		// A bad port shows the dialog again with the error, filled in.
 		h.click("share/other")
-		if !hasNote(h.notes(), "Cannot share that port") {
-			t.Errorf("bad port not reported: %v", h.notes())
+		dlg.mu.Lock()
+		asked := slices.Clone(dlg.asked)
+		dlg.mu.Unlock()
+		if len(asked) != 3 {
+			t.Fatalf("dialogs shown: %q, want the port dialog again after the bad port", asked)
+		}
+		again := asked[2]
+		if !strings.HasSuffix(again, "Port to share (or host:port):") || again == "Port to share (or host:port):" {
+			t.Errorf("second dialog prompt = %q, want the error above the prompt", again)
+		}
+		if len(h.eng.startedCfgs()) != 1 {
+			t.Errorf("a bad port started a tunnel: %+v", h.eng.startedCfgs())
+		}
+	})
+}
+
+// "Open config folder" writes the settings first, so a first run has a
+// folder and a file to open.
+func TestOpenConfigWritesSettingsFirst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := start(t, nil)
+		defer h.stop()
+		_, _, before := h.rec.get()
+		h.click("config")
+		_, opened, after := h.rec.get()
+		if after != before+1 {
+			t.Errorf("settings saved %d times on Open config folder, want once", after-before)
+		}
+		if len(opened) != 1 {
+			t.Errorf("opened = %v, want the config folder", opened)
 		}
 	})
 }
