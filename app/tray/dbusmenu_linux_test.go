@@ -33,6 +33,12 @@ const dbusmenuChildEnv = "BORE_TRAY_DBUSMENU_CHILD"
 // sessionSteps is how many random menu changes the session makes.
 const sessionSteps = 80
 
+// maxTunnels is how many tunnels the session keeps open at most: the
+// shell's spare items before the top-level separator. More tunnels at once
+// rebuild the whole menu, which libdbusmenu survives with transient
+// "Unable to replace properties" warnings.
+const maxTunnels = 12
+
 // TestDbusmenuClientSession reads the tray's menu through libdbusmenu, the
 // library xfce4-panel, MATE, Cinnamon and GNOME's AppIndicator extension
 // build their menus with. Unlike a host that asks for the whole layout
@@ -116,8 +122,17 @@ func dbusmenuSession(t *testing.T) {
 	}
 	c := startDbusmenuClient(t, os.Getenv(dbusmenuChildEnv), sender, string(v.Value().(dbus.ObjectPath)))
 
+	menuPath := string(v.Value().(dbus.ObjectPath))
 	c.check(t, 0, "the first menu", s.view())
 	for step := 1; step <= sessionSteps; step++ {
+		if step == sessionSteps/2 {
+			// The panel restarts: a new libdbusmenu client reads the
+			// whole menu as it is now.
+			c.close(t)
+			c = startDbusmenuClient(t, os.Getenv(dbusmenuChildEnv), sender, menuPath)
+			c.check(t, step, "a panel restarted", s.view())
+			continue
+		}
 		what := s.change()
 		view := s.view()
 		shell.Render(view)
@@ -139,6 +154,7 @@ type dbusmenuClient struct {
 	mu       sync.Mutex
 	warnings []string
 	stderr   chan struct{} // closed when stderr is drained
+	checked  bool          // a check has passed: the first reading is over
 }
 
 func startDbusmenuClient(t *testing.T, python, name, path string) *dbusmenuClient {
@@ -228,6 +244,17 @@ func (c *dbusmenuClient) check(t *testing.T, step int, what string, v app.View) 
 		t.Fatalf("step %d (%s): libdbusmenu's menu differs from what Bore rendered: %s\nits warnings:\n%s",
 			step, what, a.Why, c.stderrText())
 	}
+	if !c.checked {
+		// A panel's first reading gets the whole menu at once, and fyne
+		// answers its property requests in any order: libdbusmenu-gtk may
+		// drop the children of a submenu two levels down that it realized
+		// late, and say so. The shell then draws those again (which the
+		// tree check above waited for); after that, no warning is allowed.
+		c.checked = true
+		c.mu.Lock()
+		c.warnings = slices.DeleteFunc(c.warnings, func(w string) bool { return strings.Contains(w, "Children but no menu") })
+		c.mu.Unlock()
+	}
 	if w := c.stderrText(); w != "" {
 		t.Fatalf("step %d (%s): libdbusmenu warned:\n%s", step, what, w)
 	}
@@ -268,8 +295,11 @@ func newScript(t *testing.T) *script {
 	}
 	t.Logf("session seed %d (set BORE_DBUSMENU_SEED to replay)", seed)
 	st := settings.Default()
-	st.Servers = []settings.Server{{Host: "127.0.0.1", ControlPort: 7836}}
+	// Two servers and a favorite: the first menu already has submenus
+	// two levels down (Server ▸ Remove ▸, Favorites ▸ Remove ▸).
+	st.Servers = []settings.Server{{Host: "127.0.0.1", ControlPort: 7836}, {Host: "127.0.0.1", ControlPort: 7999}}
 	st.CurrentServer = st.Servers[0].Key()
+	st.Favorites = []settings.Favorite{{Name: "docs", LocalHost: "localhost", LocalPort: 8000, Server: st.CurrentServer}}
 	return &script{
 		t:   t,
 		rnd: rand.New(rand.NewPCG(seed, 9)),
@@ -316,7 +346,7 @@ func (s *script) change() string {
 			m.Reach[srv.Key()] = app.Reach{RTT: time.Duration(1+s.rnd.IntN(90)) * time.Millisecond}
 			return "server " + srv.Key() + " selected"
 		case 4, 5: // open a tunnel
-			if len(m.Snapshot.Tunnels) >= 8 {
+			if len(m.Snapshot.Tunnels) >= maxTunnels {
 				continue
 			}
 			srv := m.Settings.Servers[s.rnd.IntN(len(m.Settings.Servers))]

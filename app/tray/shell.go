@@ -17,25 +17,29 @@ import (
 // per menu entry and updates items in place.
 //
 // Panels built on libdbusmenu (xfce4-panel, MATE, Cinnamon, GNOME's
-// AppIndicator extension) keep their own copy of the menu, and two things
-// empty their submenus for good: a submenu item realized after its
-// children (libdbusmenu-gtk then drops the children, "Children but no
-// menu"), and a submenu whose last child goes away and which later gets
-// children again (its menu is destroyed and never rebuilt, because the
-// children-display property does not change). fyne.io/systray answers each
-// D-Bus call in its own goroutine, so the panel's property requests for a
-// new submenu and for its new children come back in any order. So the shell
-// never lets a panel see a new submenu together with its children, and never
-// empties a submenu:
-//   - items are reused by position where the shape fits, and hidden rather
-//     than removed when an entry goes away;
-//   - an item that already exists becomes a submenu by getting children
-//     (the panel sees the children-display change first);
-//   - a new submenu item gets its children childDelay later, once the panel
-//     has realized it;
-//   - hidden spare items stand before every top-level separator, so a
-//     tunnel appearing above one reuses a spare: fyne menus only append, and
-//     a separator cannot be removed except by rebuilding the whole menu
+// AppIndicator extension) keep their own copy of the menu, and three things
+// empty their submenus for good:
+//   - a submenu item realized after its children: libdbusmenu-gtk drops
+//     the children ("Children but no menu");
+//   - a submenu whose last child goes away: its menu is destroyed and never
+//     rebuilt, since children-display does not change;
+//   - children-display going away and coming back (an outdated property
+//     answer): the item gets a new, empty menu.
+//
+// fyne.io/systray answers each D-Bus call in its own goroutine, so a
+// panel's property requests come back in any order, and an answer read
+// before a change can arrive after the change's signal. So the shell:
+//   - reuses items by position where the shape fits, and hides items
+//     rather than removing them, so no submenu ever loses its last child;
+//   - turns existing items into submenus, and gives a new submenu item its
+//     children childDelay later, once the panel has realized it;
+//   - sends changed items' state again once changes settle (recheck), and
+//     draws the children of a new submenu again after that (regrow);
+//   - when a panel starts reading the menu (watchPanels), draws every
+//     submenu's children again once that first reading is done (renew);
+//   - keeps hidden spare items before every top-level separator, so a
+//     tunnel appearing above one reuses a spare: fyne menus only append,
+//     and a separator cannot be removed except by rebuilding the whole menu
 //     (systray.ResetMenu), which is left for when the spares run out.
 type Shell struct {
 	icons   func(app.IconKind) []byte
@@ -51,14 +55,36 @@ type Shell struct {
 	tooltip string
 	title   string
 	closed  bool
-	spares  int         // hidden spare items made before each top-level separator
-	timer   *time.Timer // adds the children of new submenus
+	spares  int             // hidden spare items made before each top-level separator
+	timer   *time.Timer     // adds the children of new submenus
+	menu    []app.MenuEntry // the menu last drawn
+	// touched items changed lately; recheck sends their state again.
+	touched map[*node]bool
+	recheck *time.Timer
+	// grown items became submenus lately; regrow draws their children
+	// again once recheck has run.
+	grown  map[*node]bool
+	regrow *time.Timer
 }
 
 // childDelay is how long a new submenu item stays without children, for the
 // panel to fetch and realize it first. Panels fetch the layout within
 // milliseconds of the change signal.
 const childDelay = 500 * time.Millisecond
+
+// recheckDelay is how long after a change the shell sends the changed
+// items' state again. fyne answers a panel's property request in a
+// goroutine of its own, so an answer read just before a change can reach
+// the panel after the change's signal and undo it there; sending the state
+// again once things are quiet puts it right.
+const recheckDelay = 300 * time.Millisecond
+
+// regrowDelay is how long after an item became a submenu the shell draws
+// its children again. When a panel's answer from before the change undid
+// the item's children-display, the recheck that restores it makes
+// libdbusmenu-gtk give the item a new, empty menu; children drawn after
+// that fill it.
+const regrowDelay = recheckDelay + 300*time.Millisecond
 
 // initialSpares is how many hidden spare items stand before each top-level
 // separator after the first draw; each full rebuild doubles it.
@@ -76,6 +102,9 @@ type node struct {
 	// pending holds the children of a new submenu until childDelay passes.
 	pending   []app.MenuEntry
 	isPending bool
+	// retired items are hidden for good: a panel that started reading the
+	// menu later may hold them without their children.
+	retired bool
 }
 
 // NewShell returns a Shell that takes icon images from icons. Render must
@@ -95,6 +124,12 @@ func (s *Shell) Close() {
 		close(s.done)
 		if s.timer != nil {
 			s.timer.Stop()
+		}
+		if s.recheck != nil {
+			s.recheck.Stop()
+		}
+		if s.regrow != nil {
+			s.regrow.Stop()
 		}
 	}
 	s.mu.Unlock()
@@ -125,7 +160,12 @@ func (s *Shell) Render(v app.View) {
 	// The first menu is drawn whole: no panel has seen any of it yet, and
 	// fyne serves a panel's first layout one level deep, then the rest.
 	s.first = !s.drawn
+	if s.first {
+		s.watchPanels()
+	}
 	s.drawn = true
+	s.menu = v.Menu
+	defer s.scheduleRecheck()
 	nodes, ok := s.sync(nil, s.root, v.Menu)
 	if !ok {
 		// A separator stood in the way of a change: start over, with
@@ -141,6 +181,9 @@ func (s *Shell) Render(v app.View) {
 // change between separator, check box and plain item, and an item that had
 // children stays a submenu.
 func fits(n *node, e app.MenuEntry) bool {
+	if n.retired {
+		return false
+	}
 	if n.entry.Separator || e.Separator {
 		return n.entry.Separator && e.Separator
 	}
@@ -148,20 +191,19 @@ func fits(n *node, e app.MenuEntry) bool {
 }
 
 // match returns the index of the node in have[i:] to draw e in, or -1: the
-// node with e's ID if it fits, else the first hidden node that fits, else
-// the first that fits. It never looks past a separator, which cannot be
-// hidden.
+// node at i if it fits, else the first hidden node that fits, else the
+// first that fits. Reusing by position keeps the items a level uses to
+// the most it shows at once. It never looks past a separator, which cannot
+// be hidden.
 func match(have []*node, i int, e app.MenuEntry) int {
-	for pass := 0; pass < 3; pass++ {
+	if i < len(have) && fits(have[i], e) {
+		return i
+	}
+	for pass := 0; pass < 2; pass++ {
 		for k := i; k < len(have); k++ {
 			n := have[k]
-			if fits(n, e) {
-				switch {
-				case pass == 0 && n.entry.ID == e.ID,
-					pass == 1 && n.hidden,
-					pass == 2:
-					return k
-				}
+			if fits(n, e) && (pass == 1 || n.hidden) {
+				return k
 			}
 			if n.entry.Separator {
 				break
@@ -217,7 +259,76 @@ func (s *Shell) hide(n *node) {
 	if !n.hidden && !n.entry.Separator {
 		n.item.Hide()
 		n.hidden = true
+		s.touch(n)
 	}
+}
+
+// touch notes that n's item changed.
+func (s *Shell) touch(n *node) {
+	if n.item == nil {
+		return
+	}
+	if s.touched == nil {
+		s.touched = map[*node]bool{}
+	}
+	s.touched[n] = true
+}
+
+// grew notes that n's item just became a submenu.
+func (s *Shell) grew(n *node) {
+	if s.grown == nil {
+		s.grown = map[*node]bool{}
+	}
+	s.grown[n] = true
+	if s.regrow == nil {
+		s.regrow = time.AfterFunc(regrowDelay, s.regrowChildren)
+	} else {
+		s.regrow.Reset(regrowDelay)
+	}
+}
+
+// regrowChildren draws the children of the items that became submenus
+// again, as new items.
+func (s *Shell) regrowChildren() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	for n := range s.grown {
+		if !n.retired && n.submenu && !n.isPending {
+			n.children = s.renewLevel(n, n.children)
+		}
+	}
+	s.grown = nil
+	s.scheduleRecheck()
+}
+
+// scheduleRecheck sends the touched items' state again recheckDelay after
+// the last change.
+func (s *Shell) scheduleRecheck() {
+	if len(s.touched) == 0 {
+		return
+	}
+	if s.recheck == nil {
+		s.recheck = time.AfterFunc(recheckDelay, s.resend)
+	} else {
+		s.recheck.Reset(recheckDelay)
+	}
+}
+
+// resend sends the state of every touched item again (fyne sends all of an
+// item's properties on any update).
+func (s *Shell) resend() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	for n := range s.touched {
+		n.item.SetTitle(n.entry.Label)
+	}
+	s.touched = nil
 }
 
 // use draws e in n's item, which fits it. It returns false when a
@@ -229,6 +340,7 @@ func (s *Shell) use(n *node, e app.MenuEntry) bool {
 		n.entry = e
 		return true
 	}
+	old := n.entry
 	if e.Label != n.entry.Label {
 		n.item.SetTitle(e.Label)
 	}
@@ -250,6 +362,10 @@ func (s *Shell) use(n *node, e app.MenuEntry) bool {
 	if n.hidden {
 		n.item.Show()
 		n.hidden = false
+		s.touch(n)
+	}
+	if old.Label != e.Label || old.Enabled != e.Enabled || old.Checked != e.Checked {
+		s.touch(n)
 	}
 	switch {
 	case len(children) == 0:
@@ -263,7 +379,10 @@ func (s *Shell) use(n *node, e app.MenuEntry) bool {
 			return false
 		}
 		n.children = nodes
-		n.submenu = true
+		if !n.submenu {
+			n.submenu = true
+			s.grew(n)
+		}
 	}
 	return true
 }
@@ -302,7 +421,10 @@ func (s *Shell) create(parent *node, e app.MenuEntry) *node {
 	if !e.Enabled {
 		n.item.Disable()
 	}
-	if len(children) > 0 && s.first {
+	s.touch(n)
+	if len(children) > 0 && s.first && parent == nil {
+		// fyne serves a panel's first layout one level deep and the rest
+		// a moment later, so the top level's submenus come first.
 		for _, c := range children {
 			n.children = append(n.children, s.create(n, c))
 		}
@@ -320,6 +442,62 @@ func (s *Shell) create(parent *node, e app.MenuEntry) *node {
 	return n
 }
 
+// renew is called when a panel has started reading the menu, childDelay
+// after its first request. Such a panel gets the whole menu at once, and
+// may have dropped the children of any submenu it realized after them (see
+// Shell). So the items under each top-level submenu are retired and drawn
+// again as new ones, which the panel realizes after their submenu; new
+// submenus among them get their children childDelay later again.
+func (s *Shell) renew() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || !s.drawn {
+		return
+	}
+	for _, t := range s.root {
+		if !t.hidden && t.submenu && !t.isPending {
+			t.children = s.renewLevel(t, t.children)
+		}
+	}
+	s.scheduleRecheck()
+}
+
+// renewLevel retires level's items and appends new ones for what they
+// showed. The retired items stay, hidden, so the submenu is never empty.
+func (s *Shell) renewLevel(parent *node, level []*node) []*node {
+	var again []app.MenuEntry
+	for _, n := range level {
+		if n.retired {
+			continue
+		}
+		if !n.hidden {
+			again = append(again, n.shown())
+		}
+		s.hide(n)
+		n.retired = true
+	}
+	for _, e := range again {
+		level = append(level, s.create(parent, e))
+	}
+	return level
+}
+
+// shown returns the entry n's item shows, with its children.
+func (n *node) shown() app.MenuEntry {
+	e := n.entry
+	switch {
+	case n.isPending:
+		e.Children = n.pending
+	case n.submenu:
+		for _, c := range n.children {
+			if !c.hidden {
+				e.Children = append(e.Children, c.shown())
+			}
+		}
+	}
+	return e
+}
+
 // addPending gives the new submenus their children.
 func (s *Shell) addPending() {
 	s.mu.Lock()
@@ -330,18 +508,23 @@ func (s *Shell) addPending() {
 	var walk func(ns []*node)
 	walk = func(ns []*node) {
 		for _, n := range ns {
+			if n.retired {
+				continue
+			}
 			if n.isPending {
 				n.isPending = false
 				// New items: no separator can be in the way.
 				n.children, _ = s.sync(n, nil, n.pending)
 				n.pending = nil
 				n.submenu = true
+				s.grew(n)
 				continue
 			}
 			walk(n.children)
 		}
 	}
 	walk(s.root)
+	s.scheduleRecheck()
 }
 
 // receive forwards the clicks of one item for the item's whole life: fyne
