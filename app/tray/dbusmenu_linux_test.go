@@ -160,6 +160,9 @@ type dbusmenuClient struct {
 func startDbusmenuClient(t *testing.T, python, name, path string) *dbusmenuClient {
 	t.Helper()
 	cmd := exec.Command(python, "testdata/dbusmenu_client.py", name, path)
+	// GTK's accessibility bridge has nothing to talk to here and only adds
+	// noise of its own to stderr.
+	cmd.Env = append(os.Environ(), "NO_AT_BRIDGE=1")
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

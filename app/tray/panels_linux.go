@@ -15,6 +15,10 @@ import (
 // its menu.
 const getLayoutRule = "type='method_call',interface='com.canonical.dbusmenu',member='GetLayout',eavesdrop='true'"
 
+// getPropsRule matches the panels' property requests, which tell when a
+// panel has realized a new submenu.
+const getPropsRule = "type='method_call',interface='com.canonical.dbusmenu',member='GetGroupProperties',eavesdrop='true'"
+
 // watchPanels starts watching for programs that read the tray's menu for
 // the first time (a panel starting or restarting), and calls renew for
 // each once it has read the menu. It uses a private connection of
@@ -35,10 +39,13 @@ func (s *Shell) watchPanels() {
 	if err != nil {
 		return
 	}
-	if call := conn.BusObject().Call("org.freedesktop.DBus.AddMatch", 0, getLayoutRule); call.Err != nil {
-		conn.Close()
-		return
+	for _, rule := range []string{getLayoutRule, getPropsRule} {
+		if call := conn.BusObject().Call("org.freedesktop.DBus.AddMatch", 0, rule); call.Err != nil {
+			conn.Close()
+			return
+		}
 	}
+	s.watching = true // s.mu is held: called from Render
 	msgs := make(chan *dbus.Message, 64)
 	conn.Eavesdrop(msgs)
 	s.wg.Add(1)
@@ -61,7 +68,18 @@ func (s *Shell) watchPanels() {
 				if v, ok := m.Headers[dbus.FieldSender]; ok {
 					sender, _ = v.Value().(string)
 				}
-				if dest != me || sender == "" || seen[sender] {
+				if dest != me || sender == "" {
+					continue
+				}
+				if v, ok := m.Headers[dbus.FieldMember]; ok && v.Value() == "GetGroupProperties" {
+					if len(m.Body) > 0 {
+						if ids, ok := m.Body[0].([]int32); ok {
+							go s.requested(ids)
+						}
+					}
+					continue
+				}
+				if seen[sender] {
 					continue
 				}
 				seen[sender] = true

@@ -5,6 +5,7 @@
 package tray
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
@@ -58,6 +59,11 @@ type Shell struct {
 	spares  int             // hidden spare items made before each top-level separator
 	timer   *time.Timer     // adds the children of new submenus
 	menu    []app.MenuEntry // the menu last drawn
+	// watching is set when watchPanels sees the panels' requests: a new
+	// submenu then gets its children as soon as a panel has asked for the
+	// submenu's own properties (waiting, by dbusmenu ID).
+	watching bool
+	waiting  map[int32]*node
 	// touched items changed lately; recheck sends their state again.
 	touched map[*node]bool
 	recheck *time.Timer
@@ -68,9 +74,19 @@ type Shell struct {
 }
 
 // childDelay is how long a new submenu item stays without children, for the
-// panel to fetch and realize it first. Panels fetch the layout within
-// milliseconds of the change signal.
-const childDelay = 500 * time.Millisecond
+// panel to fetch and realize it first, when the shell cannot see the
+// panels' requests. Panels fetch the layout within milliseconds of the
+// change signal.
+const childDelay = time.Second
+
+// watchedChildDelay is how long a new submenu waits for a panel to ask for
+// its properties before it gets its children anyway (a panel that reads
+// the menu differently, or none running).
+const watchedChildDelay = 5 * time.Second
+
+// readyDelay is how long after a panel asked for a new submenu's
+// properties it gets its children: time for the answer to arrive first.
+const readyDelay = 100 * time.Millisecond
 
 // recheckDelay is how long after a change the shell sends the changed
 // items' state again. fyne answers a panel's property request in a
@@ -85,6 +101,13 @@ const recheckDelay = 300 * time.Millisecond
 // libdbusmenu-gtk give the item a new, empty menu; children drawn after
 // that fill it.
 const regrowDelay = recheckDelay + 300*time.Millisecond
+
+// lateRegrowDelay is when the children are drawn again, up to maxRegrows
+// times in all.
+const lateRegrowDelay = 2 * time.Second
+
+// maxRegrows is how many times regrow draws a new submenu's children.
+const maxRegrows = 1
 
 // initialSpares is how many hidden spare items stand before each top-level
 // separator after the first draw; each full rebuild doubles it.
@@ -102,6 +125,10 @@ type node struct {
 	// pending holds the children of a new submenu until childDelay passes.
 	pending   []app.MenuEntry
 	isPending bool
+	since     time.Time // when it became pending
+	ready     bool      // a panel has asked for its properties
+	id        int32     // its dbusmenu ID
+	regrown   int       // how many times regrow drew its children again
 	// retired items are hidden for good: a panel that started reading the
 	// menu later may hold them without their children.
 	retired bool
@@ -295,12 +322,31 @@ func (s *Shell) regrowChildren() {
 	if s.closed {
 		return
 	}
-	for n := range s.grown {
+	grown := s.grown
+	s.grown = nil
+	var again []*node
+	for n := range grown {
 		if !n.retired && n.submenu && !n.isPending {
+			// Its state first (children-display among it), then the new
+			// children: the panel handles the signals in this order.
+			n.item.SetTitle(n.entry.Label)
 			n.children = s.renewLevel(n, n.children)
+			// Once more a while later, for a panel slow enough to get
+			// the outdated answer after the first time.
+			if n.regrown++; n.regrown < maxRegrows {
+				again = append(again, n)
+			}
 		}
 	}
-	s.grown = nil
+	if len(again) > 0 {
+		if s.grown == nil {
+			s.grown = map[*node]bool{}
+		}
+		for _, n := range again {
+			s.grown[n] = true
+		}
+		s.regrow.Reset(lateRegrowDelay)
+	}
 	s.scheduleRecheck()
 }
 
@@ -430,12 +476,13 @@ func (s *Shell) create(parent *node, e app.MenuEntry) *node {
 		}
 		n.submenu = true
 	} else if len(children) > 0 {
-		n.pending, n.isPending = children, true
-		if s.timer == nil {
-			s.timer = time.AfterFunc(childDelay, s.addPending)
-		} else {
-			s.timer.Reset(childDelay)
+		n.pending, n.isPending, n.since = children, true, time.Now()
+		n.id = itemID(n.item)
+		if s.waiting == nil {
+			s.waiting = map[int32]*node{}
 		}
+		s.waiting[n.id] = n
+		s.armPending(s.pendingDelay())
 	}
 	s.wg.Add(1)
 	go s.receive(n, n.item.ClickedCh)
@@ -498,13 +545,61 @@ func (n *node) shown() app.MenuEntry {
 	return e
 }
 
-// addPending gives the new submenus their children.
+// pendingDelay is how long a new submenu waits for its children at most.
+func (s *Shell) pendingDelay() time.Duration {
+	if s.watching {
+		return watchedChildDelay
+	}
+	return childDelay
+}
+
+// armPending makes addPending run after d.
+func (s *Shell) armPending(d time.Duration) {
+	if s.timer == nil {
+		s.timer = time.AfterFunc(d, s.addPending)
+	} else {
+		s.timer.Reset(d)
+	}
+}
+
+// requested is told the dbusmenu IDs a panel asked properties for: the
+// waiting submenus among them get their children shortly.
+func (s *Shell) requested(ids []int32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	found := false
+	for _, id := range ids {
+		if n := s.waiting[id]; n != nil {
+			n.ready = true
+			found = true
+		}
+	}
+	if found && !s.closed {
+		s.armPending(readyDelay)
+	}
+}
+
+// itemID returns the dbusmenu ID fyne gave item, which it shows only in
+// the item's String ("MenuItem[12, ...").
+func itemID(item *systray.MenuItem) int32 {
+	var id int32
+	if _, err := fmt.Sscanf(item.String(), "MenuItem[%d", &id); err != nil {
+		return -1
+	}
+	return id
+}
+
+// addPending gives the new submenus that a panel has realized (or that
+// waited long enough) their children.
 func (s *Shell) addPending() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return
 	}
+	now := time.Now()
+	wait := s.pendingDelay()
+	var next time.Duration
 	var walk func(ns []*node)
 	walk = func(ns []*node) {
 		for _, n := range ns {
@@ -512,7 +607,15 @@ func (s *Shell) addPending() {
 				continue
 			}
 			if n.isPending {
+				left := wait - now.Sub(n.since)
+				if !n.ready && left > 0 {
+					if next == 0 || left < next {
+						next = left
+					}
+					continue
+				}
 				n.isPending = false
+				delete(s.waiting, n.id)
 				// New items: no separator can be in the way.
 				n.children, _ = s.sync(n, nil, n.pending)
 				n.pending = nil
@@ -524,6 +627,9 @@ func (s *Shell) addPending() {
 		}
 	}
 	walk(s.root)
+	if next > 0 {
+		s.armPending(next)
+	}
 	s.scheduleRecheck()
 }
 
