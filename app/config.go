@@ -37,9 +37,12 @@ var ErrCancelled = errors.New("dialog cancelled")
 
 // Dialogs asks the user for text. Available returns "" when no dialog tool
 // can be used; a cancelled dialog returns an error wrapping ErrCancelled.
+// Entry shows its dialog until check (nil: none) accepts the answer: after
+// bad input it shows it again with check's error above the prompt and the
+// answer filled in.
 type Dialogs interface {
 	Available() string
-	Entry(ctx context.Context, title, prompt, initial string) (string, error)
+	Entry(ctx context.Context, title, prompt, initial string, check func(string) error) (string, error)
 	Password(ctx context.Context, title, prompt string) (string, error)
 }
 

@@ -44,8 +44,12 @@ type Notify struct {
 	Alert       bool
 }
 
-// SaveSettings writes the settings.
-type SaveSettings struct{ Settings settings.Settings }
+// SaveSettings writes the settings. BeforeOpen marks the write that
+// "Open config folder" makes first, so a first run has a file to open.
+type SaveSettings struct {
+	Settings   settings.Settings
+	BeforeOpen bool
+}
 
 // OpenPath opens a file or folder with the desktop's default application.
 type OpenPath struct{ Path string }
@@ -80,6 +84,19 @@ type Ask struct {
 	Password bool
 	// Server is the server being added, for AskSecret.
 	Server settings.Server
+}
+
+// Check returns the function that tells whether an answer to a is usable
+// (the parser of what it asks for), or nil when any answer is. The dialog
+// is shown again, with the error, until the answer passes.
+func (a Ask) Check() func(string) error {
+	switch a.Purpose {
+	case AskPort:
+		return func(s string) error { _, _, err := ParsePortEntry(s); return err }
+	case AskServer:
+		return func(s string) error { _, _, err := ParseServerEntry(s); return err }
+	}
+	return nil
 }
 
 // ErrNoDialogs is how an Ask fails when no dialog program can be used.

@@ -178,13 +178,13 @@ func (l *loop) do(f Effect) Event {
 			return fail(ErrNoDialogs)
 		}
 		l.background(func(ctx context.Context) Event {
-			ask := l.cfg.Dialogs.Entry
+			var text string
+			var err error
 			if f.Password {
-				ask = func(ctx context.Context, title, prompt, _ string) (string, error) {
-					return l.cfg.Dialogs.Password(ctx, title, prompt)
-				}
+				text, err = l.cfg.Dialogs.Password(ctx, f.Title, f.Prompt)
+			} else {
+				text, err = l.cfg.Dialogs.Entry(ctx, f.Title, f.Prompt, "", f.Check())
 			}
-			text, err := ask(ctx, f.Title, f.Prompt, "")
 			return Answered{Ask: f, Text: text, Err: err}
 		})
 	case Probe:

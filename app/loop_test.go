@@ -181,8 +181,21 @@ type fakeDialogs struct {
 
 func (d *fakeDialogs) Available() string { return d.tool }
 
-func (d *fakeDialogs) Entry(ctx context.Context, title, prompt, initial string) (string, error) {
-	return d.answer(&d.entries, prompt)
+// Entry re-asks after an answer check refuses, with the error above the
+// prompt, as the desktop's dialogs do (desktop.AskValid).
+func (d *fakeDialogs) Entry(ctx context.Context, title, prompt, initial string, check func(string) error) (string, error) {
+	p := prompt
+	for {
+		text, err := d.answer(&d.entries, p)
+		if err != nil || check == nil {
+			return text, err
+		}
+		cerr := check(text)
+		if cerr == nil {
+			return text, nil
+		}
+		p = cerr.Error() + "\n\n" + prompt
+	}
 }
 
 func (d *fakeDialogs) Password(ctx context.Context, title, prompt string) (string, error) {
@@ -729,9 +742,38 @@ func TestOtherPort(t *testing.T) {
 		if len(h.eng.startedCfgs()) != 1 || h.eng.startedCfgs()[0].LocalHost != "192.168.1.5" || h.eng.startedCfgs()[0].LocalPort != 8080 {
 			t.Errorf("started = %+v", h.eng.startedCfgs())
 		}
+		// A bad port shows the dialog again with the error, filled in.
 		h.click("share/other")
-		if !hasNote(h.notes(), "Cannot share that port") {
-			t.Errorf("bad port not reported: %v", h.notes())
+		dlg.mu.Lock()
+		asked := slices.Clone(dlg.asked)
+		dlg.mu.Unlock()
+		if len(asked) != 3 {
+			t.Fatalf("dialogs shown: %q, want the port dialog again after the bad port", asked)
+		}
+		again := asked[2]
+		if !strings.HasSuffix(again, "Port to share (or host:port):") || again == "Port to share (or host:port):" {
+			t.Errorf("second dialog prompt = %q, want the error above the prompt", again)
+		}
+		if len(h.eng.startedCfgs()) != 1 {
+			t.Errorf("a bad port started a tunnel: %+v", h.eng.startedCfgs())
+		}
+	})
+}
+
+// "Open config folder" writes the settings first, so a first run has a
+// folder and a file to open.
+func TestOpenConfigWritesSettingsFirst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := start(t, nil)
+		defer h.stop()
+		_, _, before := h.rec.get()
+		h.click("config")
+		_, opened, after := h.rec.get()
+		if after != before+1 {
+			t.Errorf("settings saved %d times on Open config folder, want once", after-before)
+		}
+		if len(opened) != 1 {
+			t.Errorf("opened = %v, want the config folder", opened)
 		}
 	})
 }
@@ -768,6 +810,18 @@ func TestLoadErrorIsReported(t *testing.T) {
 		defer h.stop()
 		if !hasNote(h.notes(), "/c/bore/config.json.bad-1") {
 			t.Errorf("notes = %v, want the backup named", h.notes())
+		}
+	})
+}
+
+func TestPartialLoadIsReported(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lerr := &settings.LoadError{Path: "/c/bore/config.json", Backup: "/c/bore/config.json.bad-1",
+			Dropped: []string{"favorite 1 (local_port should be a number)"}}
+		h := start(t, func(c *Config) { c.LoadErr = lerr })
+		defer h.stop()
+		if !hasNote(h.notes(), "left out part of its settings") || hasNote(h.notes(), "default settings") {
+			t.Errorf("notes = %v, want a partial load reported as such", h.notes())
 		}
 	})
 }
@@ -825,14 +879,14 @@ type blockingDialogs struct{ asked chan struct{} }
 
 func (d blockingDialogs) Available() string { return "zenity" }
 
-func (d blockingDialogs) Entry(ctx context.Context, title, prompt, initial string) (string, error) {
+func (d blockingDialogs) Entry(ctx context.Context, title, prompt, initial string, _ func(string) error) (string, error) {
 	d.asked <- struct{}{}
 	<-ctx.Done()
 	return "", ctx.Err()
 }
 
 func (d blockingDialogs) Password(ctx context.Context, title, prompt string) (string, error) {
-	return d.Entry(ctx, title, prompt, "")
+	return d.Entry(ctx, title, prompt, "", nil)
 }
 
 func TestQuitWhileADialogIsOpen(t *testing.T) {

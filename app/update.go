@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/boretray/bore/app/settings"
 )
 
 // Update applies e to m and returns the new Model and the Effects to carry
@@ -68,7 +70,12 @@ func (u *update) save() { u.do(SaveSettings{Settings: u.m.Settings}) }
 
 func (u *update) started(e Started) {
 	if e.LoadErr != nil {
-		u.alert("Bore started with default settings", e.LoadErr.Error())
+		title := "Bore started with default settings"
+		if le := (*settings.LoadError)(nil); errors.As(e.LoadErr, &le) && le.Err == nil {
+			// Only some parts were unreadable: everything else is kept.
+			title = "Bore left out part of its settings"
+		}
+		u.alert(title, e.LoadErr.Error())
 	}
 	if srv, ok := u.m.Settings.Server(e.Added); ok && e.Added != "" {
 		u.m.Probing[e.Added] = true
@@ -97,6 +104,9 @@ func (u *update) clicked(in Intent) {
 	case IntentTogglePref:
 		u.togglePref(in.Pref)
 	case IntentOpenConfig:
+		// On a first run neither the folder nor the file exists yet:
+		// write the settings so there is something to open and edit.
+		u.do(SaveSettings{Settings: u.m.Settings, BeforeOpen: true})
 		u.do(OpenPath{Path: u.m.ConfigDir})
 	case IntentAbout:
 		u.alert("Bore "+u.m.Version, "Share a local TCP port on a public server. Wire-compatible with bore.")
@@ -139,7 +149,7 @@ func (u *update) askFailed(what string, err error) {
 	}
 	if errors.Is(err, ErrNoDialogs) {
 		u.alert("Bore cannot ask for "+what,
-			"No dialog program was found (install zenity, kdialog or yad). "+
+			"No dialog program was found: install zenity (or kdialog or yad); Bore finds it at once. "+
 				"You can edit the settings file instead: choose “Open config folder”.")
 		return
 	}
@@ -151,6 +161,14 @@ func (u *update) failed(e Failed) {
 	case StartTunnel:
 		u.startFailed(f, e.Err)
 	case SaveSettings:
+		if f.BeforeOpen {
+			// A file Bore keeps its hands off (ErrNotSaved) is opened as
+			// it is; the user heard why at start.
+			if !errors.Is(e.Err, settings.ErrNotSaved) {
+				u.alert("Could not create the settings file", e.Err.Error()+".")
+			}
+			return
+		}
 		u.alert("Bore could not save your settings",
 			fmt.Sprintf("%v. The change applies until Bore quits.", e.Err))
 	case OpenPath:

@@ -68,6 +68,10 @@ type updateCase struct {
 
 func none(Model) []Effect { return nil }
 
+// partialLoad is a settings file of which one favorite was unreadable.
+var partialLoad = &settings.LoadError{Path: "/c/bore/config.json", Backup: "/c/bore/config.json.bad-1",
+	Dropped: []string{"favorite 1 (local_port should be a number)"}}
+
 func fx(e ...Effect) func(Model) []Effect { return func(Model) []Effect { return e } }
 
 func runUpdateCases(t *testing.T, cases []updateCase) {
@@ -179,7 +183,7 @@ func TestUpdateTunnels(t *testing.T) {
 			event: Answered{Ask: Ask{Purpose: AskPort}, Err: fmt.Errorf("zenity: %w", ErrCancelled)}, want: none},
 		{name: "no_dialog_tool", model: baseModel(),
 			event: Failed{Effect: Ask{Purpose: AskPort}, Err: ErrNoDialogs},
-			want: fx(alert("Bore cannot ask for a port", "No dialog program was found (install zenity, kdialog or yad). "+
+			want: fx(alert("Bore cannot ask for a port", "No dialog program was found: install zenity (or kdialog or yad); Bore finds it at once. "+
 				"You can edit the settings file instead: choose “Open config folder”."))},
 		{name: "opened_copies", model: withTunnels(connecting(1, 3000)),
 			event: EngineReported{Snapshot: tunnel.Snapshot{Tunnels: []tunnel.Status{open1}}},
@@ -303,6 +307,11 @@ func TestUpdateServers(t *testing.T) {
 			want: fx(Probe{Server: settings.Server{Host: "bore.pub"}}, ArmTimer{At: t0.Add(DefaultProbeInterval)})},
 		{name: "load_error_is_told", model: baseModel(), event: Started{LoadErr: errors.New("corrupt")},
 			want: fx(alert("Bore started with default settings", "corrupt"),
+				Probe{Server: settings.Server{Host: "bore.pub"}}, ArmTimer{At: t0.Add(DefaultProbeInterval)})},
+		// Only some parts were unreadable: said as such, with the
+		// settings' own two-line message.
+		{name: "partial_load_is_told", model: baseModel(), event: Started{LoadErr: partialLoad},
+			want: fx(alert("Bore left out part of its settings", partialLoad.Error()),
 				Probe{Server: settings.Server{Host: "bore.pub"}}, ArmTimer{At: t0.Add(DefaultProbeInterval)})},
 		{name: "probe_due", model: func() Model {
 			m := baseModel()
@@ -442,8 +451,15 @@ func TestUpdatePreferencesAndApp(t *testing.T) {
 		}(), event: EngineReported{Snapshot: tunnel.Snapshot{Tunnels: []tunnel.Status{failedStatus(1, tunnel.ErrPortInUse)}}},
 			want: fx(alert("Could not share localhost:3000 through bore.pub", "that port is already taken on the server"),
 				Probe{Server: settings.Server{Host: "bore.pub"}})},
+		// The settings are written first, so a first run has a file to open.
 		{name: "open_config", model: baseModel(), event: click(Intent{Kind: IntentOpenConfig}),
-			want: fx(OpenPath{Path: "/home/u/.config/bore"})},
+			want: fx(SaveSettings{Settings: baseModel().Settings, BeforeOpen: true}, OpenPath{Path: "/home/u/.config/bore"})},
+		{name: "open_config_file_left_alone", model: baseModel(),
+			event: Failed{Effect: SaveSettings{BeforeOpen: true}, Err: fmt.Errorf("%w: damaged", settings.ErrNotSaved)},
+			want:  none},
+		{name: "open_config_cannot_create", model: baseModel(),
+			event: Failed{Effect: SaveSettings{BeforeOpen: true}, Err: errors.New("read-only file system")},
+			want:  fx(alert("Could not create the settings file", "read-only file system."))},
 		{name: "open_config_failed", model: baseModel(),
 			event: Failed{Effect: OpenPath{Path: "/c"}, Err: errors.New("no xdg-open")},
 			want:  fx(alert("Could not open the config folder", "no xdg-open. The settings are in /c."))},

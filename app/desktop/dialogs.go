@@ -22,22 +22,31 @@ var ErrCancelled = errors.New("dialog cancelled")
 
 // Dialogs asks the user for input with native dialogs: osascript on macOS,
 // PowerShell on Windows, and zenity, kdialog or yad on Linux (the first one
-// found in PATH).
+// found in PATH). The tool is looked up each time it is needed, so one
+// installed while Bore runs is used at once.
 type Dialogs struct {
-	tool string // "zenity", "kdialog", "yad", "osascript", "powershell" or ""
-	path string // the tool's executable
+	goos     string
+	lookPath func(string) (string, error)
 }
 
-// NewDialogs finds the dialog tool for this system. It always returns a
-// usable *Dialogs; when no tool is found its methods return ErrNoDialogTool.
+// NewDialogs returns the dialogs of this system. It always returns a usable
+// *Dialogs; while no tool is installed its methods return ErrNoDialogTool.
 func NewDialogs() *Dialogs {
 	return findDialogs(runtime.GOOS, exec.LookPath)
 }
 
-// findDialogs picks the first tool for goos that lookPath finds.
+// findDialogs returns Dialogs for goos that find tools with lookPath.
 func findDialogs(goos string, lookPath func(string) (string, error)) *Dialogs {
+	return &Dialogs{goos: goos, lookPath: lookPath}
+}
+
+// find returns the tool to use now and its executable, or "" for none.
+func (d *Dialogs) find() (tool, path string) {
+	if d.lookPath == nil {
+		return "", ""
+	}
 	var candidates []string
-	switch goos {
+	switch d.goos {
 	case "darwin":
 		candidates = []string{"osascript"}
 	case "windows":
@@ -46,41 +55,71 @@ func findDialogs(goos string, lookPath func(string) (string, error)) *Dialogs {
 		candidates = []string{"zenity", "kdialog", "yad"}
 	}
 	for _, c := range candidates {
-		if p, err := lookPath(c); err == nil {
-			tool := c
+		if p, err := d.lookPath(c); err == nil {
 			if c == "pwsh" {
-				tool = "powershell"
+				c = "powershell"
 			}
-			return &Dialogs{tool: tool, path: p}
+			return c, p
 		}
 	}
-	return &Dialogs{}
+	return "", ""
 }
 
-// Available reports which tool is used ("zenity", "kdialog", "yad",
-// "osascript", "powershell") or "" when none was found.
-func (d *Dialogs) Available() string { return d.tool }
+// Available reports which tool would be used now ("zenity", "kdialog",
+// "yad", "osascript", "powershell"), or "" when none is installed.
+func (d *Dialogs) Available() string {
+	tool, _ := d.find()
+	return tool
+}
 
 // Entry shows a text entry dialog with initial filled in and returns what
 // the user typed. It returns ErrCancelled or ErrNoDialogTool.
 func (d *Dialogs) Entry(ctx context.Context, title, prompt, initial string) (string, error) {
-	return d.run(ctx, dialogArgs(d.tool, false, title, prompt, initial))
+	return d.run(ctx, false, title, prompt, initial)
 }
 
 // Password shows a hidden text entry (for secrets) and returns what the
 // user typed. The answer is read only from the tool's standard output; it is
 // never put on a command line. It returns ErrCancelled or ErrNoDialogTool.
 func (d *Dialogs) Password(ctx context.Context, title, prompt string) (string, error) {
-	return d.run(ctx, dialogArgs(d.tool, true, title, prompt, ""))
+	return d.run(ctx, true, title, prompt, "")
 }
 
-// run starts the tool with args and interprets its result.
-func (d *Dialogs) run(ctx context.Context, args []string) (string, error) {
-	if d.tool == "" || args == nil {
+// Asker is the part of Dialogs that AskValid uses.
+type Asker interface {
+	Entry(ctx context.Context, title, prompt, initial string) (string, error)
+}
+
+// AskValid shows an entry dialog until check accepts the answer: after bad
+// input the dialog shows again, with check's error above the prompt and
+// the answer filled in for correcting. It returns the accepted answer, or
+// the dialog's error (ErrCancelled when the user gives up).
+func AskValid(ctx context.Context, d Asker, title, prompt, initial string, check func(string) error) (string, error) {
+	p := prompt
+	for {
+		text, err := d.Entry(ctx, title, p, initial)
+		if err != nil {
+			return "", err
+		}
+		cerr := check(text)
+		if cerr == nil {
+			return text, nil
+		}
+		p = cerr.Error() + "\n\n" + prompt
+		initial = text
+	}
+}
+
+// run shows an entry dialog with the tool found now and interprets its
+// result.
+func (d *Dialogs) run(ctx context.Context, secret bool, title, prompt, initial string) (string, error) {
+	tool, path := d.find()
+	args := dialogArgs(tool, secret, title, prompt, initial)
+	if tool == "" || args == nil {
 		return "", ErrNoDialogTool
 	}
 	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, d.path, args...)
+	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Stdout = &stdout
 	cmd.Stderr = &limitedBuffer{max: 4096, buf: &stderr}
 	// If the tool leaves a child holding its output open after being
@@ -92,14 +131,14 @@ func (d *Dialogs) run(ctx context.Context, args []string) (string, error) {
 	}
 	if err != nil {
 		var ee *exec.ExitError
-		if errors.As(err, &ee) && isCancelCode(d.tool, ee.ExitCode()) {
+		if errors.As(err, &ee) && isCancelCode(tool, ee.ExitCode()) {
 			return "", ErrCancelled
 		}
 		msg := strings.TrimSpace(stderr.String())
 		if msg != "" {
-			return "", fmt.Errorf("%s dialog failed: %w: %s", d.tool, err, msg)
+			return "", fmt.Errorf("%s dialog failed: %w: %s", tool, err, msg)
 		}
-		return "", fmt.Errorf("%s dialog failed: %w", d.tool, err)
+		return "", fmt.Errorf("%s dialog failed: %w", tool, err)
 	}
 	out := stdout.String()
 	out = strings.TrimSuffix(out, "\n")

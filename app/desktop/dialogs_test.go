@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDialogArgsNeverHoldSecret(t *testing.T) {
@@ -116,6 +119,75 @@ func TestFindDialogs(t *testing.T) {
 	}
 }
 
+// A dialog tool installed while Bore runs is used at once.
+func TestDialogToolInstalledLater(t *testing.T) {
+	dir, _ := fakeZenity(t, "echo 8080")
+	empty := t.TempDir()
+	t.Setenv("PATH", empty)
+	d := NewDialogs()
+	if got := d.Available(); got != "" {
+		t.Fatalf("Available() with an empty PATH = %q", got)
+	}
+	if _, err := d.Entry(context.Background(), "t", "p", ""); !errors.Is(err, ErrNoDialogTool) {
+		t.Fatalf("Entry with no tool = %v, want ErrNoDialogTool", err)
+	}
+	t.Setenv("PATH", empty+string(os.PathListSeparator)+dir)
+	if got := d.Available(); got != "zenity" {
+		t.Fatalf("Available() after installing zenity = %q", got)
+	}
+	if got, err := d.Entry(context.Background(), "t", "p", ""); err != nil || got != "8080" {
+		t.Fatalf("Entry after installing zenity = %q, %v", got, err)
+	}
+}
+
+// scriptedAsker answers Entry from a list and records what it was shown.
+type scriptedAsker struct {
+	answers  []string
+	prompts  []string
+	initials []string
+}
+
+func (a *scriptedAsker) Entry(ctx context.Context, title, prompt, initial string) (string, error) {
+	a.prompts = append(a.prompts, prompt)
+	a.initials = append(a.initials, initial)
+	if len(a.answers) == 0 {
+		return "", ErrCancelled
+	}
+	ans := a.answers[0]
+	a.answers = a.answers[1:]
+	return ans, nil
+}
+
+// Bad input shows the dialog again with the error and the input to fix,
+// until the input is good or the user cancels.
+func TestAskValid(t *testing.T) {
+	t.Parallel()
+	check := func(s string) error { // a port number
+		_, err := strconv.ParseUint(s, 10, 16)
+		return err
+	}
+	a := &scriptedAsker{answers: []string{"70000", "808o", "8080"}}
+	got, err := AskValid(context.Background(), a, "Share a port", "Port to share:", "", check)
+	if err != nil || got != "8080" {
+		t.Fatalf("AskValid = %q, %v; want 8080", got, err)
+	}
+	if len(a.prompts) != 3 {
+		t.Fatalf("dialog shown %d times, want 3", len(a.prompts))
+	}
+	perr := check("70000")
+	if a.prompts[0] != "Port to share:" || !strings.HasPrefix(a.prompts[1], perr.Error()) || !strings.HasSuffix(a.prompts[1], "Port to share:") {
+		t.Errorf("prompts = %q, want the error above the prompt after bad input", a.prompts)
+	}
+	if a.initials[1] != "70000" || a.initials[2] != "808o" {
+		t.Errorf("initial texts = %q, want the bad input filled in again", a.initials)
+	}
+
+	a = &scriptedAsker{answers: []string{"nope"}}
+	if _, err := AskValid(context.Background(), a, "t", "p", "", check); !errors.Is(err, ErrCancelled) || len(a.prompts) != 2 {
+		t.Errorf("cancel after bad input = %v after %d dialogs, want ErrCancelled after 2", err, len(a.prompts))
+	}
+}
+
 func TestNoDialogTool(t *testing.T) {
 	t.Parallel()
 	d := &Dialogs{}
@@ -207,8 +279,8 @@ EOF`,
 			dir, argvFile := fakeZenity(t, tt.body)
 			t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
 			d := NewDialogs()
-			if d.Available() != "zenity" || d.path != filepath.Join(dir, "zenity") {
-				t.Fatalf("NewDialogs picked %q at %q, want the fake zenity", d.Available(), d.path)
+			if tool, path := d.find(); tool != "zenity" || path != filepath.Join(dir, "zenity") {
+				t.Fatalf("NewDialogs picked %q at %q, want the fake zenity", tool, path)
 			}
 			got, err := tt.call(d)
 			switch {
@@ -229,5 +301,46 @@ EOF`,
 				t.Errorf("the secret reached the command line: %q", argv)
 			}
 		})
+	}
+}
+
+// An opener that fails is reported with what its exit status means; one
+// that succeeds, or is still running after the wait, is not.
+func TestOpenReportsFailure(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("shell script fake")
+	}
+	dir := t.TempDir()
+	script := filepath.Join(dir, "xdg-open")
+	write := func(body string) {
+		if err := os.WriteFile(script, []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep program")
+	}
+	t.Setenv("PATH", dir)
+	write("echo 'no method available for opening' >&2; exit 3")
+	err = openWith("linux", "/home/u/.config/bore", time.Minute)
+	if err == nil || !strings.Contains(err.Error(), "found no program to open it") || !strings.Contains(err.Error(), "no method available") {
+		t.Errorf("failing xdg-open: %v", err)
+	}
+	write("exit 0")
+	if err := openWith("linux", "/x", time.Minute); err != nil {
+		t.Errorf("succeeding xdg-open: %v", err)
+	}
+	write("exec " + sleep + " 1")
+	start := time.Now()
+	if err := openWith("linux", "/x", 100*time.Millisecond); err != nil {
+		t.Errorf("long-running xdg-open: %v", err)
+	}
+	if time.Since(start) > 20*time.Second {
+		t.Errorf("waited for a long-running opener")
+	}
+	t.Setenv("PATH", t.TempDir())
+	if err := openWith("linux", "/x", time.Minute); err == nil || !strings.Contains(err.Error(), "xdg-utils") {
+		t.Errorf("missing xdg-open: %v", err)
 	}
 }

@@ -28,6 +28,8 @@ type menuItem interface {
 	Disable()
 	Check()
 	Uncheck()
+	Hide()
+	Show()
 	// Remove removes the item and its children and closes Clicked.
 	Remove()
 	AddSeparator()
@@ -35,6 +37,9 @@ type menuItem interface {
 	AddSubMenuItemCheckbox(title, tooltip string, checked bool) menuItem
 	// Clicked receives a value for each click.
 	Clicked() <-chan struct{}
+	// String describes the item; systray's starts with
+	// "MenuItem[<dbusmenu ID>,".
+	String() string
 }
 
 // systrayBackend is the systray package as a backend.

@@ -198,9 +198,13 @@ type dialogs struct{ d *desktop.Dialogs }
 // Available names the dialog tool, or "" when there is none.
 func (d dialogs) Available() string { return d.d.Available() }
 
-// Entry asks for a line of text.
-func (d dialogs) Entry(ctx context.Context, title, prompt, initial string) (string, error) {
-	s, err := d.d.Entry(ctx, title, prompt, initial)
+// Entry asks for a line of text until check accepts it: bad input shows
+// the dialog again with the error.
+func (d dialogs) Entry(ctx context.Context, title, prompt, initial string, check func(string) error) (string, error) {
+	if check == nil {
+		check = func(string) error { return nil }
+	}
+	s, err := desktop.AskValid(ctx, d.d, title, prompt, initial, check)
 	return s, cancelled(err)
 }
 
