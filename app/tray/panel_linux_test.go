@@ -96,12 +96,6 @@ func (p *panel) notify(app string, replaces uint32, icon, summary, body string, 
 	return uint32(len(p.notified)), nil
 }
 
-func (p *panel) notes() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]string(nil), p.notified...)
-}
-
 func (p *panel) waitRegistered(t *testing.T) string {
 	t.Helper()
 	return waitFor(t, "the tray to register", func() (string, bool) {

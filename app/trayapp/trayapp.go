@@ -278,7 +278,7 @@ func installedExe(exe string) (string, error) {
 		abs = real
 	}
 	if strings.Contains(abs, string(filepath.Separator)+"go-build") {
-		return "", fmt.Errorf("Bore runs from a temporary build (%s) that will be gone at the next login: "+
+		return "", fmt.Errorf("this copy of Bore runs from a temporary build (%s) that will be gone at the next login: "+
 			"build it (make build) or install it, start that copy, and enable Launch at login again", abs)
 	}
 	return abs, nil
