@@ -38,7 +38,7 @@ const benchSecret = "tunnelbench-secret"
 // Readiness lines, tolerant of bore's coloured logs (escape sequences
 // between a field's name, its "=" and its value).
 var (
-	anyServerReady = regexp.MustCompile(`server listening \S*addr\S*?:(\d+)\S*\s*$`)
+	anyServerReady = regexp.MustCompile(`server listening \S*addr\S*?:(\d+)`)
 	anyClientReady = regexp.MustCompile(`connected to server \S*remote_port\S*?=\S*?(\d+)\s*$`)
 )
 
