@@ -466,6 +466,9 @@ func (t *Tunnel) visit(ctx context.Context, id uuid.UUID) {
 		return
 	}
 	t.localOK()
+	if t.cfg.WrapLocal != nil {
+		local = t.cfg.WrapLocal(local)
+	}
 	stop := context.AfterFunc(ctx, func() {
 		remote.conn.Close()
 		local.Close()

@@ -39,6 +39,12 @@ type ClientConfig struct {
 	// Dialer opens connections to the server and the local service; nil
 	// means a *net.Dialer with TCP keepalive.
 	Dialer Dialer
+	// WrapLocal, when set, is given each visitor's connection to the local
+	// service before any byte moves, and the tunnel copies through the
+	// connection it returns; an inspector uses it to watch the traffic.
+	// The returned connection must pass bytes on unchanged and should
+	// implement CloseWrite. Nil keeps the direct (spliced) path.
+	WrapLocal func(local net.Conn) net.Conn
 }
 
 func joinHostPort(host string, port uint16) string {
