@@ -80,6 +80,7 @@ type connState struct {
 	// when the first byte comes back: a service that speaks first is
 	// not an HTTP server.
 	sawReq, sawResp atomic.Bool
+	sawHTTP         atomic.Bool   // a request was parsed
 	quit            chan struct{} // closed when inspection stops
 	respDone        chan struct{} // closed when the response parser ends
 	parsers         atomic.Int32  // parser goroutines still running
@@ -102,7 +103,14 @@ func (s *connState) observe(n *atomic.Int64, f *feed, p []byte) {
 	if !f.write(p) {
 		// The feed ended: fell behind, or its parser stopped. A feed
 		// that fell behind stops the whole connection's inspection.
-		s.stop(errBehind)
+		if s.inspecting.Load() {
+			s.stop(errBehind)
+			proto := "TCP"
+			if s.sawHTTP.Load() {
+				proto = "HTTP/1.x"
+			}
+			s.becomeConn(proto, "inspection stopped: the parser fell behind the traffic")
+		}
 	}
 }
 

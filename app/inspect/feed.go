@@ -26,6 +26,9 @@ type feed struct {
 	max    int
 	err    error // set once: the reader sees it after the buffered bytes
 	closed bool
+	// skip is how many more bytes to drop as they arrive: a body's part
+	// past the cap need not be copied at all.
+	skip int64
 }
 
 func newFeed(max int) *feed {
@@ -41,6 +44,17 @@ func (f *feed) write(p []byte) bool {
 	defer f.mu.Unlock()
 	if f.closed {
 		return false
+	}
+	if f.skip > 0 {
+		k := min(f.skip, int64(len(p)))
+		f.skip -= k
+		p = p[k:]
+		if f.skip == 0 {
+			f.cond.Broadcast()
+		}
+		if len(p) == 0 {
+			return true
+		}
 	}
 	if len(f.data)-f.r+len(p) > f.max {
 		f.data, f.r = nil, 0
@@ -97,4 +111,28 @@ func (f *feed) Read(p []byte) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// drop skips the next n bytes of the stream: those buffered now and those
+// still to come. The reader's next bytes are the ones after them.
+func (f *feed) drop(n int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	k := min(n, int64(len(f.data)-f.r))
+	f.r += int(k)
+	f.skip = n - k
+}
+
+// waitDropped blocks until the bytes drop skips have all arrived, and
+// returns the feed's error if it ended first.
+func (f *feed) waitDropped() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for f.skip > 0 && !f.closed {
+		f.cond.Wait()
+	}
+	if f.skip > 0 {
+		return f.err
+	}
+	return nil
 }

@@ -76,6 +76,12 @@ func (s *source) end(br *bufio.Reader) ([]byte, int64) {
 	return raw, size
 }
 
+// skip passes over the stream's next n bytes without reading them.
+func (s *source) skip(n int64) {
+	s.f.drop(n)
+	s.n += n
+}
+
 // pendingReq is a parsed request waiting for its response.
 type pendingReq struct {
 	it      *item
@@ -121,7 +127,7 @@ func (s *connState) parseRequests(pending chan<- *pendingReq) {
 				return
 			}
 			why := parseErr(err)
-			if first {
+			if first && !errors.Is(err, errHeadTooLarge) {
 				s.becomeConn("TCP", "not HTTP: "+why)
 			} else {
 				s.becomeConn("HTTP/1.x", "inspection stopped: "+why)
@@ -135,6 +141,7 @@ func (s *connState) parseRequests(pending chan<- *pendingReq) {
 			return
 		}
 		first = false
+		s.sawHTTP.Store(true)
 		src.bodyStarts()
 		p := &pendingReq{
 			method:  req.Method,
@@ -157,13 +164,13 @@ func (s *connState) parseRequests(pending chan<- *pendingReq) {
 		case <-s.quit:
 			return
 		}
-		body, size, berr := capture(req.Body, s.ins.opts.BodyCap)
+		body, size, berr := s.captureBody(br, src, req.Body, req.ContentLength)
 		raw, rawSize := src.end(br)
 		s.ins.store.update(p.it, func(it *item) {
 			m := &it.ex.req
 			m.body, m.bodySize, m.raw, m.rawSize = body, size, raw, rawSize
 			m.done = berr == nil
-			if berr != nil && s.inspecting.Load() {
+			if berr != nil {
 				m.err = "body incomplete: " + parseErr(berr)
 			}
 		})
@@ -280,14 +287,14 @@ func (s *connState) parseResponses(pending <-chan *pendingReq) {
 			close(cur.decided)
 		}
 		p = nil
-		body, size, berr := capture(resp.Body, s.ins.opts.BodyCap)
+		body, size, berr := s.captureBody(br, src, resp.Body, resp.ContentLength)
 		raw, rawSize := src.end(br)
 		now := time.Now()
 		s.ins.store.update(cur.it, func(it *item) {
 			m := &it.ex.resp
 			m.body, m.bodySize, m.raw, m.rawSize = body, size, raw, rawSize
 			m.done = berr == nil
-			if berr != nil && s.inspecting.Load() {
+			if berr != nil {
 				m.err = "body incomplete: " + parseErr(berr)
 			}
 			it.ex.doneTime = now
@@ -305,19 +312,58 @@ func (s *connState) parseResponses(pending <-chan *pendingReq) {
 	}
 }
 
+// captureBody reads a message's body, keeping its first BodyCap bytes.
+// When the body's length is known, the rest is skipped in the feed
+// without being copied; otherwise it is read and thrown away.
+func (s *connState) captureBody(br *bufio.Reader, src *source, body io.Reader, length int64) ([]byte, int64, error) {
+	max := s.ins.opts.BodyCap
+	if length <= int64(max) {
+		return capture(body, max)
+	}
+	kept := make([]byte, max)
+	n, err := io.ReadFull(body, kept)
+	if err != nil {
+		return kept[:n], int64(n), err
+	}
+	// What bufio holds is the body's too; past that, skip in the feed.
+	rest := length - int64(max)
+	d, _ := br.Discard(int(min(rest, int64(br.Buffered()))))
+	rest -= int64(d)
+	if rest > 0 {
+		src.skip(rest)
+		if err := s.waitSkipped(src); err != nil {
+			return kept, int64(max), err
+		}
+	}
+	return kept, length, nil
+}
+
+func (s *connState) waitSkipped(src *source) error {
+	return src.f.waitDropped()
+}
+
 // capture reads r to its end, keeping its first max bytes.
 func capture(r io.Reader, max int) ([]byte, int64, error) {
 	var kept bytes.Buffer
 	n, err := io.Copy(&kept, io.LimitReader(r, int64(max)))
-	if err != nil {
-		return kept.Bytes(), n, err
-	}
-	rest, err := io.Copy(io.Discard, r)
 	b := kept.Bytes()
 	if len(b) == 0 {
 		b = nil
 	}
-	return b, n + rest, err
+	if err != nil {
+		return b, n, err
+	}
+	buf := make([]byte, 64<<10)
+	for {
+		k, err := r.Read(buf)
+		n += int64(k)
+		if err == io.EOF {
+			return b, n, nil
+		}
+		if err != nil {
+			return b, n, err
+		}
+	}
 }
 
 func statusText(resp *http.Response) string {

@@ -42,6 +42,7 @@ const (
 	stateOpen     = "open"   // a connection still open
 	stateClosed   = "closed" // a connection that closed
 	stateFinished = "incomplete"
+	stateStopped  = "not followed" // inspection stopped before the end
 )
 
 func ms(d time.Duration) float64 {
@@ -71,11 +72,13 @@ func (it *item) summary() summary {
 	case ex.hasResp && ex.resp.done:
 		s.State = stateDone
 		s.Duration = ms(ex.doneTime.Sub(it.time))
-	case ex.hasResp && closed:
+	case ex.hasResp && (closed || !it.st.inspecting.Load()):
 		s.State = stateFinished
 		s.Duration = ms(ex.respTime.Sub(it.time))
 	case !ex.hasResp && closed:
 		s.State = stateNoResp
+	case !it.st.inspecting.Load():
+		s.State = stateStopped
 	default:
 		s.State = statePending
 		s.Duration = ms(time.Since(it.time))
