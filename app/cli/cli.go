@@ -48,6 +48,8 @@ func Run(ctx context.Context, args []string, env IO, version string) int {
 		return runLocal(ctx, args[1:], env)
 	case "server":
 		return runServer(ctx, args[1:], env, version)
+	case "share":
+		return runShare(ctx, args[1:], env)
 	case "-V", "--version", "version":
 		fmt.Fprintf(env.Stdout, "bore %s\n", version)
 		return ExitOK
@@ -66,11 +68,14 @@ Usage:
   bore tray                start the tray app
   bore local <LOCAL_PORT> --to <SERVER> [options]
                            expose a local port through a bore server
+  bore share <DIR> --to <SERVER> [options]
+                           share a folder (read-only) through a bore server
   bore server [options]    run a bore server
   bore --version           print the version
   bore help                print this help
 
-Run "bore local --help" or "bore server --help" for their options.
+Run "bore local --help", "bore share --help" or "bore server --help" for
+their options.
 `
 
 // flagSet wraps flag.FlagSet with interleaved positional arguments, short
@@ -177,6 +182,8 @@ Options:
       --control-port <PORT>  the server's control port, unless --to names one
                              [env: BORE_CONTROL_PORT] [default: 7835]
       --no-reconnect         exit when the connection to the server drops, as bore does
+      --inspect[=ADDR]       show the tunnel's HTTP traffic on a page at ADDR, a loopback
+                             PORT or 127.0.0.1:PORT [default: a free port]; prints its address
       --log-level <LEVEL>    debug, info, warn or error [default: info]
   -h, --help                 print help
 `
@@ -203,6 +210,8 @@ func runLocal(ctx context.Context, args []string, env IO) int {
 	fs.UintVar(&controlPort, "control-port", tunnel.DefaultControlPort, "")
 	fs.BoolVar(&noReconnect, "no-reconnect", false, "")
 	fs.StringVar(&level, "log-level", "info", "")
+	var insp inspectFlag
+	fs.Var(&insp, "inspect", "")
 	pos, ok, code := fs.parse(args)
 	if !ok {
 		return code
@@ -249,7 +258,7 @@ func runLocal(ctx context.Context, args []string, env IO) int {
 		return fs.usageError("%v", err)
 	}
 	log := slog.New(newLineHandler(env.Stdout, lvl))
-	t, err := tunnel.NewTunnel(tunnel.ClientConfig{
+	cfg := tunnel.ClientConfig{
 		Server:      to,
 		ControlPort: uint16(controlPort),
 		LocalHost:   localHost,
@@ -258,7 +267,15 @@ func runLocal(ctx context.Context, args []string, env IO) int {
 		Secret:      secret,
 		NoReconnect: noReconnect,
 		Logger:      log,
-	})
+	}
+	if insp.on {
+		stop, code := startInspector(&cfg, insp.addr, log, env)
+		if stop == nil {
+			return code
+		}
+		defer stop()
+	}
+	t, err := tunnel.NewTunnel(cfg)
 	if err != nil {
 		return fs.usageError("%v", err)
 	}
