@@ -104,6 +104,7 @@ func (s *connState) observe(n *atomic.Int64, f *feed, p []byte) {
 		// The feed ended: fell behind, or its parser stopped. A feed
 		// that fell behind stops the whole connection's inspection.
 		if s.inspecting.Load() {
+			s.ins.behind.Add(1)
 			s.stop(errBehind)
 			proto := "TCP"
 			if s.sawHTTP.Load() {

@@ -96,6 +96,7 @@ type Inspector struct {
 	open     map[*connState]struct{}
 	closed   bool
 	nextID   atomic.Uint64
+	behind   atomic.Int64 // connections whose parser fell behind
 	parsers  sync.WaitGroup
 	handlers sync.WaitGroup
 	served   chan struct{}
@@ -299,6 +300,9 @@ type Stats struct {
 	Bytes int
 	// Parsing is how many connections are being parsed.
 	Parsing int
+	// FellBehind counts connections whose inspection stopped because
+	// their parser could not keep up with the traffic.
+	FellBehind int
 }
 
 // Stats returns what the Inspector holds.
@@ -306,7 +310,7 @@ func (in *Inspector) Stats() Stats {
 	n, b := in.store.retained()
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	return Stats{Items: n, Bytes: b, Parsing: in.live}
+	return Stats{Items: n, Bytes: b, Parsing: in.live, FellBehind: int(in.behind.Load())}
 }
 
 // Close stops the page and all parsing. Connections already wrapped keep

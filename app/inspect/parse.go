@@ -350,6 +350,16 @@ func capture(r io.Reader, max int) ([]byte, int64, error) {
 	if len(b) == 0 {
 		b = nil
 	}
+	if err != nil || n < int64(max) {
+		return b, n, err
+	}
+	// Most bodies end within the cap: look before taking a big buffer.
+	var one [1]byte
+	k, err := r.Read(one[:])
+	n += int64(k)
+	if err == io.EOF {
+		return b, n, nil
+	}
 	if err != nil {
 		return b, n, err
 	}
