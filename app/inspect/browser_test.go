@@ -3,6 +3,7 @@ package inspect
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -96,8 +97,20 @@ func TestInspectorInABrowser(t *testing.T) {
 	send("PUT", "/api/items/7", "application/x-www-form-urlencoded", "name=lamp&colour=green")
 	send("GET", "/missing", "", "")
 	send("DELETE", "/api/items/3", "", "")
+	// A connection that is not HTTP/1.x: listed as a connection.
+	tls, err := net.Dial("tcp", public)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tls.SetDeadline(time.Now().Add(10 * time.Second))
+	tls.Write([]byte("\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03client hello\r\n\r\n"))
+	io.Copy(io.Discard, tls) // the service answers 400 and closes
+	tls.Close()
 
-	if err := chromedp.Do(ctx, chromedp.WaitVisible(css(`#rows tr[data-path="/api/items/3"] td.status.s2`))); err != nil {
+	if err := chromedp.Do(ctx,
+		chromedp.WaitVisible(css(`#rows tr[data-path="/api/items/3"] td.status.s2`)),
+		chromedp.WaitVisible(css(`#rows tr.conn`)),
+	); err != nil {
 		t.Fatalf("requests in the list: %v", err)
 	}
 	rows, err := chromedp.Run(ctx, chromedp.Evaluate[[][]string](`[...document.querySelectorAll('#rows tr.http')].map(r => [r.querySelector('.method').textContent, r.querySelector('.path').textContent, r.querySelector('.status').textContent])`))
@@ -134,7 +147,7 @@ func TestInspectorInABrowser(t *testing.T) {
 		input("f-path", "web"),
 		poll(`document.querySelectorAll('#rows tr.item').length === 1 && document.querySelector('#rows tr.item').dataset.path === '/webhook'`),
 		input("f-path", ""),
-		poll(`document.querySelectorAll('#rows tr.item').length === 5`),
+		poll(`document.querySelectorAll('#rows tr.item').length === 6`),
 	); err != nil {
 		t.Fatalf("filters: %v", err)
 	}
