@@ -467,7 +467,7 @@ func (t *Tunnel) visit(ctx context.Context, id uuid.UUID) {
 	}
 	t.localOK()
 	if t.cfg.WrapLocal != nil {
-		local = t.cfg.WrapLocal(local)
+		local = t.cfg.WrapLocal.Wrap(local)
 	}
 	stop := context.AfterFunc(ctx, func() {
 		remote.conn.Close()

@@ -42,9 +42,15 @@ type ClientConfig struct {
 	// WrapLocal, when set, is given each visitor's connection to the local
 	// service before any byte moves, and the tunnel copies through the
 	// connection it returns; an inspector uses it to watch the traffic.
-	// The returned connection must pass bytes on unchanged and should
-	// implement CloseWrite. Nil keeps the direct (spliced) path.
-	WrapLocal func(local net.Conn) net.Conn
+	// Nil keeps the direct (spliced) path.
+	WrapLocal ConnWrapper
+}
+
+// ConnWrapper wraps a connection. The connection Wrap returns must pass
+// bytes on unchanged, close the one it wraps, and should implement
+// CloseWrite so half-closes get through.
+type ConnWrapper interface {
+	Wrap(local net.Conn) net.Conn
 }
 
 func joinHostPort(host string, port uint16) string {

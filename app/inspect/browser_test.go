@@ -44,7 +44,7 @@ func TestInspectorInABrowser(t *testing.T) {
 	svc := httptest.NewServer(echoHTTP())
 	defer svc.Close()
 	in := newInspector(t, svc.Listener.Addr().String(), Options{Title: "localhost:3000 → bore.example.com:41234"})
-	public := startTunnel(t, svc.Listener.Addr().String(), in.Wrap)
+	public := startTunnel(t, svc.Listener.Addr().String(), in)
 
 	actx, acancel := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(exe),

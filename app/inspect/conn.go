@@ -93,6 +93,8 @@ type connState struct {
 	// connection that is not HTTP, or no longer is).
 	rowMu sync.Mutex
 	row   *item
+	// shown is the bytes each way last pushed to the views.
+	shownIn, shownOut int64
 }
 
 func (s *connState) observe(n *atomic.Int64, f *feed, p []byte) {
@@ -116,11 +118,9 @@ func (s *connState) observe(n *atomic.Int64, f *feed, p []byte) {
 }
 
 func (s *connState) endFeed(f *feed, err error) {
-	if errors.Is(err, io.EOF) {
-		f.close(io.EOF, false)
-		return
-	}
-	f.close(err, false)
+	// Whatever ended the stream (EOF, a reset, a close from the other
+	// side), the parser sees the end of the connection.
+	f.close(io.EOF, false)
 }
 
 // stop ends inspection of the connection: both feeds close and drop what
@@ -151,6 +151,20 @@ func (s *connState) becomeConn(proto, note string) {
 		return
 	}
 	s.ins.store.update(s.row, func(it *item) { it.proto, it.note = proto, note })
+}
+
+// refreshRow pushes the line of a connection still open to the views
+// when its byte counts moved.
+func (s *connState) refreshRow() {
+	s.rowMu.Lock()
+	row := s.row
+	in, out := s.in.Load(), s.out.Load()
+	moved := row != nil && (in != s.shownIn || out != s.shownOut)
+	s.shownIn, s.shownOut = in, out
+	s.rowMu.Unlock()
+	if moved {
+		s.ins.store.update(row, func(*item) {})
+	}
 }
 
 // touchRow tells the views that the connection's line changed (it

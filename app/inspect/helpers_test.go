@@ -17,7 +17,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // startTunnel runs our server and client on loopback, the client sharing
 // local (host:port) through wrap, and returns the public address.
-func startTunnel(t testing.TB, local string, wrap func(net.Conn) net.Conn) string {
+func startTunnel(t testing.TB, local string, wrap tunnel.ConnWrapper) string {
 	t.Helper()
 	srv, err := tunnel.NewServer(tunnel.ServerConfig{BindTunnels: "127.0.0.1"})
 	if err != nil {

@@ -139,7 +139,7 @@ func hugeSize() int64 {
 func TestHugeHeaderLine(t *testing.T) {
 	addr := rawService(t, sinkOrOK)
 	in := newInspector(t, addr, Options{})
-	public := startTunnel(t, addr, in.Wrap)
+	public := startTunnel(t, addr, in)
 	heap := watchHeap()
 	head := "GET / HTTP/1.1\r\nHost: x\r\nX-Long: "
 	n := hugeSize()
@@ -171,7 +171,7 @@ func TestHugeHeaderLine(t *testing.T) {
 func TestBodyThatNeverEnds(t *testing.T) {
 	addr := rawService(t, sinkOrOK)
 	in := newInspector(t, addr, Options{})
-	public := startTunnel(t, addr, in.Wrap)
+	public := startTunnel(t, addr, in)
 	heap := watchHeap()
 	c, err := net.Dial("tcp", public)
 	if err != nil {
@@ -269,7 +269,7 @@ func pipelineService(c net.Conn) {
 func TestHundredThousandPipelinedRequests(t *testing.T) {
 	addr := rawService(t, pipelineService)
 	in := newInspector(t, addr, Options{})
-	public := startTunnel(t, addr, in.Wrap)
+	public := startTunnel(t, addr, in)
 	const n = 100_000
 	heap := watchHeap()
 	c, err := net.Dial("tcp", public)
@@ -351,7 +351,7 @@ func TestMemoryStaysWithinTheCap(t *testing.T) {
 	defer svc.Close()
 	const maxBytes = 8 << 20
 	in := newInspector(t, ln.Addr().String(), Options{MaxBytes: maxBytes})
-	public := startTunnel(t, ln.Addr().String(), in.Wrap)
+	public := startTunnel(t, ln.Addr().String(), in)
 	heap := watchHeap()
 	tr := &http.Transport{MaxIdleConnsPerHost: 4}
 	defer tr.CloseIdleConnections()

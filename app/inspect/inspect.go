@@ -16,6 +16,9 @@
 //
 //	insp, err := inspect.Attach(&cfg, inspect.Options{})
 //	// print or open insp.URL(); call insp.Close() when the tunnel stops
+//
+// To turn inspection on and off while a tunnel runs, make a *Switch the
+// tunnel's WrapLocal instead and Set an Inspector (or nil) on it later.
 package inspect
 
 import (
@@ -102,8 +105,8 @@ type Inspector struct {
 	served   chan struct{}
 }
 
-// New starts an Inspector's page on opts.Listen and returns it. Pass its
-// Wrap method to the tunnel as ClientConfig.WrapLocal.
+// New starts an Inspector's page on opts.Listen and returns it. Give it
+// to the tunnel as ClientConfig.WrapLocal.
 func New(opts Options) (*Inspector, error) {
 	if opts.Target == "" {
 		return nil, errors.New("inspect: no local service address to replay to")
@@ -163,11 +166,65 @@ func New(opts Options) (*Inspector, error) {
 		defer close(in.served)
 		in.srv.Serve(ln)
 	}()
+	in.parsers.Add(1)
+	go func() {
+		defer in.parsers.Done()
+		in.refreshLoop()
+	}()
 	return in, nil
 }
 
+// refreshInterval is how often the lines of open connections show their
+// byte counts anew.
+const refreshInterval = time.Second
+
+func (in *Inspector) refreshLoop() {
+	tick := time.NewTicker(refreshInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-in.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		in.mu.Lock()
+		open := make([]*connState, 0, len(in.open))
+		for st := range in.open {
+			open = append(open, st)
+		}
+		in.mu.Unlock()
+		for _, st := range open {
+			st.refreshRow()
+		}
+	}
+}
+
+// Switch lets inspection be turned on and off for a running tunnel: make
+// it the ClientConfig's WrapLocal, then Set an Inspector or nil.
+// With none set, Wrap returns the connection itself, so the tunnel keeps
+// its direct copy path. New connections follow the switch; open ones keep
+// what they had. The zero Switch is off.
+type Switch struct {
+	p atomic.Pointer[Inspector]
+}
+
+// Set makes new connections go through in, or through nothing when in is
+// nil. It returns the Inspector it replaces, for the caller to Close.
+func (s *Switch) Set(in *Inspector) *Inspector { return s.p.Swap(in) }
+
+// Inspector returns the Inspector set now, or nil.
+func (s *Switch) Inspector() *Inspector { return s.p.Load() }
+
+// Wrap passes local to the Inspector set now (tunnel.ConnWrapper).
+func (s *Switch) Wrap(local net.Conn) net.Conn {
+	if in := s.p.Load(); in != nil {
+		return in.Wrap(local)
+	}
+	return local
+}
+
 // Attach creates an Inspector for the tunnel cfg describes and sets
-// cfg.WrapLocal so the tunnel's connections go through it. opts.Target
+// cfg.WrapLocal to it, so the tunnel's connections go through it. opts.Target
 // and opts.Title default to cfg's local service.
 func Attach(cfg *tunnel.ClientConfig, opts Options) (*Inspector, error) {
 	host := cfg.LocalHost
@@ -185,7 +242,7 @@ func Attach(cfg *tunnel.ClientConfig, opts Options) (*Inspector, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg.WrapLocal = in.Wrap
+	cfg.WrapLocal = in
 	return in, nil
 }
 
@@ -234,8 +291,8 @@ func (in *Inspector) getTitle() string {
 }
 
 // Wrap returns a connection that passes local's bytes on unchanged while
-// the Inspector watches them. It is ClientConfig.WrapLocal's signature.
-// After Close it returns local itself.
+// the Inspector watches them (tunnel.ConnWrapper). After Close it
+// returns local itself.
 func (in *Inspector) Wrap(local net.Conn) net.Conn {
 	st := &connState{
 		ins:      in,

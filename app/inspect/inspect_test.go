@@ -35,7 +35,7 @@ func TestHTTPExchangesThroughATunnel(t *testing.T) {
 	svc := httptest.NewServer(echoHTTP())
 	defer svc.Close()
 	in := newInspector(t, svc.Listener.Addr().String(), Options{})
-	public := startTunnel(t, svc.Listener.Addr().String(), in.Wrap)
+	public := startTunnel(t, svc.Listener.Addr().String(), in)
 	tr := &http.Transport{ExpectContinueTimeout: 5 * time.Second}
 	defer tr.CloseIdleConnections()
 	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
@@ -114,7 +114,7 @@ func TestPipelinedRequests(t *testing.T) {
 	svc := httptest.NewServer(echoHTTP())
 	defer svc.Close()
 	in := newInspector(t, svc.Listener.Addr().String(), Options{})
-	public := startTunnel(t, svc.Listener.Addr().String(), in.Wrap)
+	public := startTunnel(t, svc.Listener.Addr().String(), in)
 	c, err := net.Dial("tcp", public)
 	if err != nil {
 		t.Fatal(err)
@@ -185,7 +185,7 @@ func TestWebSocketUpgrade(t *testing.T) {
 		io.Copy(c, br)
 	})
 	in := newInspector(t, addr, Options{})
-	public := startTunnel(t, addr, in.Wrap)
+	public := startTunnel(t, addr, in)
 	c, err := net.Dial("tcp", public)
 	if err != nil {
 		t.Fatal(err)
@@ -218,9 +218,9 @@ func TestOtherProtocolsAreConnections(t *testing.T) {
 	addr := rawService(t, echo)
 	banner := rawService(t, func(c net.Conn) { io.WriteString(c, "SSH-2.0-OpenSSH_9.6\r\n"); io.Copy(io.Discard, c) })
 	in := newInspector(t, addr, Options{})
-	public := startTunnel(t, addr, in.Wrap)
+	public := startTunnel(t, addr, in)
 	inB := newInspector(t, banner, Options{})
-	publicB := startTunnel(t, banner, inB.Wrap)
+	publicB := startTunnel(t, banner, inB)
 
 	send := func(addr string, b []byte) {
 		t.Helper()
@@ -273,7 +273,7 @@ func TestOtherProtocolsAreConnections(t *testing.T) {
 func TestGarbagePassesUnchanged(t *testing.T) {
 	addr := rawService(t, echo)
 	in := newInspector(t, addr, Options{})
-	public := startTunnel(t, addr, in.Wrap)
+	public := startTunnel(t, addr, in)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, prefix := range []string{"", "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"} {
 		c, err := net.Dial("tcp", public)

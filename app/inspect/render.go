@@ -267,10 +267,15 @@ func readSome(r io.Reader, max int64) []byte {
 // isText reports whether b reads as text: valid UTF-8 (allowing a rune
 // cut at the end) with few control characters.
 func isText(b []byte) bool {
-	if len(b) > 3 {
+	if !utf8.Valid(b) {
 		// A body kept up to a cap may end inside a rune.
-		for i := 0; i < 3 && !utf8.Valid(b); i++ {
-			b = b[:len(b)-1]
+		for i := 1; i <= 3 && i < len(b); i++ {
+			if utf8.RuneStart(b[len(b)-i]) {
+				if !utf8.FullRune(b[len(b)-i:]) {
+					b = b[:len(b)-i]
+				}
+				break
+			}
 		}
 	}
 	if !utf8.Valid(b) {

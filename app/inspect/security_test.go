@@ -106,7 +106,7 @@ func TestReplayWithEdits(t *testing.T) {
 	svc := httptest.NewServer(echoHTTP())
 	defer svc.Close()
 	in := newInspector(t, svc.Listener.Addr().String(), Options{})
-	public := startTunnel(t, svc.Listener.Addr().String(), in.Wrap)
+	public := startTunnel(t, svc.Listener.Addr().String(), in)
 	res, err := http.Post("http://"+public+"/hook?a=1", "application/json", strings.NewReader(`{"n":1}`))
 	if err != nil {
 		t.Fatal(err)

@@ -72,7 +72,7 @@ func service() (string, func(), error) {
 
 // openTunnel starts a server and a client for local, wrapped by wrap
 // when it is not nil, and returns the public address.
-func openTunnel(ctx context.Context, local string, wrap func(net.Conn) net.Conn) (string, error) {
+func openTunnel(ctx context.Context, local string, wrap tunnel.ConnWrapper) (string, error) {
 	srv, err := tunnel.NewServer(tunnel.ServerConfig{BindTunnels: "127.0.0.1"})
 	if err != nil {
 		return "", err
@@ -166,7 +166,7 @@ func run(size int64, requests, rounds int) error {
 		return err
 	}
 	defer in.Close()
-	inspected, err := openTunnel(ctx, local, in.Wrap)
+	inspected, err := openTunnel(ctx, local, in)
 	if err != nil {
 		return err
 	}
