@@ -198,4 +198,16 @@ func TestInspectorInABrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: %s", path)
+
+	// Clear empties the list, and new traffic still appears after it.
+	if err := chromedp.Do(ctx,
+		chromedp.Click(css(`#clear`)),
+		poll(`document.querySelectorAll('#rows tr.item').length === 0`),
+	); err != nil {
+		t.Fatalf("clear: %v", err)
+	}
+	send("GET", "/after-clear", "", "")
+	if err := chromedp.Do(ctx, poll(`document.querySelectorAll('#rows tr.item').length === 1 && document.querySelector('#rows tr.item').dataset.path === '/after-clear'`)); err != nil {
+		t.Fatalf("after clear: %v", err)
+	}
 }

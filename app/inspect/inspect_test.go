@@ -296,3 +296,44 @@ func TestGarbagePassesUnchanged(t *testing.T) {
 }
 
 func sha256Of(b []byte) []byte { s := sha256.Sum256(b); return s[:] }
+
+// TestCloseLeavesTrafficFlowing closes the Inspector in the middle of a
+// stream: the stream goes on, uninspected, and nothing leaks.
+func TestCloseLeavesTrafficFlowing(t *testing.T) {
+	addr := rawService(t, echo)
+	in, err := New(Options{Target: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	public := startTunnel(t, addr, in)
+	c, err := net.Dial("tcp", public)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	msg := []byte("POST /s HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n")
+	c.Write(msg)
+	back := make([]byte, len(msg))
+	if _, err := io.ReadFull(c, back); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the exchange", 10*time.Second, func() bool { return len(find(in, func(s summary) bool { return s.Path == "/s" })) == 1 })
+	if err := in.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := http.Get(in.URL()); err == nil {
+		res.Body.Close()
+		t.Error("the page still answers after Close")
+	}
+	chunk := bytes.Repeat([]byte("z"), 100_000)
+	for range 10 {
+		c.Write(chunk)
+		if _, err := io.ReadFull(c, make([]byte, len(chunk))); err != nil {
+			t.Fatalf("after Close: %v", err)
+		}
+	}
+	if in.Close() != nil {
+		t.Error("a second Close failed")
+	}
+}
