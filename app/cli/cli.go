@@ -258,7 +258,12 @@ func runLocal(ctx context.Context, args []string, env IO) int {
 		return fs.usageError("%v", err)
 	}
 	log := slog.New(newLineHandler(env.Stdout, lvl))
-	cfg := tunnel.ClientConfig{
+	wrap, stop, code := startInspector(insp, net.JoinHostPort(localHost, strconv.Itoa(int(localPort))), log, env)
+	if code != ExitOK {
+		return code
+	}
+	defer stop()
+	t, err := tunnel.NewTunnel(tunnel.ClientConfig{
 		Server:      to,
 		ControlPort: uint16(controlPort),
 		LocalHost:   localHost,
@@ -267,15 +272,8 @@ func runLocal(ctx context.Context, args []string, env IO) int {
 		Secret:      secret,
 		NoReconnect: noReconnect,
 		Logger:      log,
-	}
-	if insp.on {
-		stop, code := startInspector(&cfg, insp.addr, log, env)
-		if stop == nil {
-			return code
-		}
-		defer stop()
-	}
-	t, err := tunnel.NewTunnel(cfg)
+		WrapLocal:   wrap,
+	})
 	if err != nil {
 		return fs.usageError("%v", err)
 	}

@@ -36,16 +36,21 @@ func (f *inspectFlag) Set(v string) error {
 	return nil
 }
 
-// startInspector attaches an inspector to cfg and prints its address.
-// It returns the function that stops it, or nil and an exit code.
-func startInspector(cfg *tunnel.ClientConfig, addr string, log *slog.Logger, env IO) (func(), int) {
-	in, err := inspect.Attach(cfg, inspect.Options{Listen: addr, Logger: log})
+// startInspector starts an inspector for the local service at target
+// when --inspect was given, and prints its address. It returns what the
+// tunnel's WrapLocal should be (nil without --inspect), the function that
+// stops the inspector, and ExitOK, or an exit code.
+func startInspector(f inspectFlag, target string, log *slog.Logger, env IO) (tunnel.ConnWrapper, func(), int) {
+	if !f.on {
+		return nil, func() {}, ExitOK
+	}
+	in, err := inspect.New(inspect.Options{Target: target, Listen: f.addr, Logger: log})
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "Error: %v\n", err)
-		return nil, ExitRuntime
+		return nil, nil, ExitRuntime
 	}
 	log.Info("inspect traffic at " + in.URL())
-	return func() { in.Close() }, ExitOK
+	return in, func() { in.Close() }, ExitOK
 }
 
 const shareHelp = `Share a folder, read-only, through a bore server.
@@ -138,13 +143,12 @@ func runShare(ctx context.Context, args []string, env IO) int {
 		return ExitRuntime
 	}
 	defer srv.Close()
-	if insp.on {
-		stop, code := startInspector(&cfg, insp.addr, log, env)
-		if stop == nil {
-			return code
-		}
-		defer stop()
+	wrap, stop, code := startInspector(insp, srv.Addr(), log, env)
+	if code != ExitOK {
+		return code
 	}
+	defer stop()
+	cfg.WrapLocal = wrap
 	t, err := tunnel.NewTunnel(cfg)
 	if err != nil {
 		return fs.usageError("%v", err)
