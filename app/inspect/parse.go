@@ -102,9 +102,8 @@ func (s *connState) parseRequests(pending chan<- *pendingReq) {
 		src.limit = headerLimit
 		b, err := br.Peek(1)
 		if err != nil {
-			if first && err == io.EOF && s.sawResp.Load() == false {
-				s.becomeConn("TCP", "no data")
-			}
+			// A connection that closes without a byte (a browser's
+			// preconnect, a port check) is not worth a line.
 			return
 		}
 		if first {
