@@ -24,6 +24,7 @@ test: lint ## make lint, then every test with the race detector (fuzz targets ru
 
 bench: build ## measure the tunnel against a direct loopback connection, then the tray's idle footprint
 	$(GO) run ./tunnel/tunnelbench -bore $(BIN) $(BENCHFLAGS)
+	@echo; $(GO) run ./app/inspect/inspectbench $(INSPECTBENCHFLAGS)
 	@if command -v dbus-daemon >/dev/null && command -v ss >/dev/null; then \
 	  echo; echo "tray app, idle with three tunnels open (RSS floor 30 MB):"; \
 	  app/tray/measure-idle.sh $(BIN) $(TRAYIDLE); \

@@ -632,6 +632,9 @@ func (t *Tunnel) visit(ctx context.Context, s *session, w *warmConn, id uuid.UUI
 	}
 	t.localOK()
 	t.behaved(s)
+	if t.cfg.WrapLocal != nil {
+		local = t.cfg.WrapLocal.Wrap(local)
+	}
 	stop := context.AfterFunc(ctx, func() {
 		remote.Close()
 		local.Close()

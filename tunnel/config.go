@@ -51,6 +51,18 @@ type ClientConfig struct {
 	// server so that a visitor is accepted without a connect; zero means
 	// DefaultWarmConns, a negative value keeps none.
 	WarmConns int
+	// WrapLocal, when set, is given each visitor's connection to the local
+	// service before any byte moves, and the tunnel copies through the
+	// connection it returns; an inspector uses it to watch the traffic.
+	// Nil keeps the direct (spliced) path.
+	WrapLocal ConnWrapper
+}
+
+// ConnWrapper wraps a connection. The connection Wrap returns must pass
+// bytes on unchanged, close the one it wraps, and should implement
+// CloseWrite so half-closes get through.
+type ConnWrapper interface {
+	Wrap(local net.Conn) net.Conn
 }
 
 func joinHostPort(host string, port uint16) string {

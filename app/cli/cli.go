@@ -48,6 +48,8 @@ func Run(ctx context.Context, args []string, env IO, version string) int {
 		return runLocal(ctx, args[1:], env)
 	case "server":
 		return runServer(ctx, args[1:], env, version)
+	case "share":
+		return runShare(ctx, args[1:], env)
 	case "-V", "--version", "version":
 		fmt.Fprintf(env.Stdout, "bore %s\n", version)
 		return ExitOK
@@ -67,11 +69,14 @@ Usage:
                            start the tray app, adding and choosing a server
   bore local <LOCAL_PORT> --to <SERVER> [options]
                            expose a local port through a bore server
+  bore share <DIR> --to <SERVER> [options]
+                           share a folder (read-only) through a bore server
   bore server [options]    run a bore server
   bore --version           print the version
   bore help                print this help
 
-Run "bore local --help" or "bore server --help" for their options.
+Run "bore local --help", "bore share --help" or "bore server --help" for
+their options.
 `
 
 // flagSet wraps flag.FlagSet with interleaved positional arguments, short
@@ -183,6 +188,8 @@ Options:
       --max-setups <N>       visitor setups in flight at once [default: 256]
       --warm <N>             most accept connections kept ready for visitors;
                              0 keeps none [default: 8]
+      --inspect[=ADDR]       show the tunnel's HTTP traffic on a page at ADDR, a loopback
+                             PORT or 127.0.0.1:PORT [default: a free port]; prints its address
       --log-level <LEVEL>    debug, info, warn or error [default: info]
   -h, --help                 print help
 `
@@ -213,6 +220,8 @@ func runLocal(ctx context.Context, args []string, env IO) int {
 	fs.UintVar(&maxSetups, "max-setups", tunnel.DefaultMaxSetups, "")
 	fs.UintVar(&warm, "warm", tunnel.DefaultWarmConns, "")
 	fs.StringVar(&level, "log-level", "info", "")
+	var insp inspectFlag
+	fs.Var(&insp, "inspect", "")
 	pos, ok, code := fs.parse(args)
 	if !ok {
 		return code
@@ -266,6 +275,11 @@ func runLocal(ctx context.Context, args []string, env IO) int {
 		return fs.usageError("%v", err)
 	}
 	log := slog.New(newLineHandler(env.Stdout, lvl))
+	wrap, stop, code := startInspector(insp, net.JoinHostPort(localHost, strconv.Itoa(int(localPort))), log, env)
+	if code != ExitOK {
+		return code
+	}
+	defer stop()
 	t, err := tunnel.NewTunnel(tunnel.ClientConfig{
 		MaxConns:    int(maxConns),
 		MaxSetups:   int(maxSetups),
@@ -278,6 +292,7 @@ func runLocal(ctx context.Context, args []string, env IO) int {
 		Secret:      secret,
 		NoReconnect: noReconnect,
 		Logger:      log,
+		WrapLocal:   wrap,
 	})
 	if err != nil {
 		return fs.usageError("%v", err)
