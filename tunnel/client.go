@@ -626,8 +626,11 @@ func (t *Tunnel) visit(ctx context.Context, s *session, w *warmConn, id uuid.UUI
 	local, lerr := t.localDialer.DialContext(lctx, "tcp", t.localAddr)
 	cancel()
 	if lerr != nil {
-		remote.Close()
+		// Record the failure before the visitor sees its connection close,
+		// so that whoever watches the status learns it no later than the
+		// visitor does.
 		t.localFailed(lerr)
+		remote.Close()
 		return
 	}
 	t.localOK()
