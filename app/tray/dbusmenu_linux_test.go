@@ -21,6 +21,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/boretray/bore/app"
+	"github.com/boretray/bore/app/internal/desktoptest"
 	"github.com/boretray/bore/app/settings"
 	"github.com/boretray/bore/app/tray"
 	"github.com/boretray/bore/assets"
@@ -75,7 +76,7 @@ func TestDbusmenuClientSession(t *testing.T) {
 	if testing.Verbose() {
 		t.Logf("tray process output:\n%s", out)
 	}
-	if err != nil && !onlyKnownRaces(string(out)) {
+	if err != nil && !desktoptest.OnlyKnownRaces(string(out), "dbusmenu_linux_test.go") {
 		t.Fatalf("the libdbusmenu session failed: %v\n%s", err, out)
 	}
 }
@@ -95,10 +96,10 @@ func dbusmenuPython() string {
 // dbusmenuSession runs in the child process: the shell on a private bus,
 // the test as the StatusNotifierWatcher, and a libdbusmenu client.
 func dbusmenuSession(t *testing.T) {
-	t.Setenv("DBUS_SESSION_BUS_ADDRESS", startSessionBus(t))
-	t.Setenv("DISPLAY", startXvfb(t))
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", desktoptest.SessionBus(t))
+	t.Setenv("DISPLAY", desktoptest.Xvfb(t))
 	t.Setenv("WAYLAND_DISPLAY", "")
-	panel := startPanel(t)
+	panel := desktoptest.StartPanel(t)
 
 	shell := tray.NewShell(func(assets.Kind) []byte { return nil })
 	s := newScript(t)
@@ -116,8 +117,8 @@ func dbusmenuSession(t *testing.T) {
 		}
 	}()
 
-	sender := panel.waitRegistered(t)
-	v, err := panel.conn.Object(sender, "/StatusNotifierItem").GetProperty("org.kde.StatusNotifierItem.Menu")
+	sender := panel.WaitRegistered(t)
+	v, err := panel.Conn.Object(sender, "/StatusNotifierItem").GetProperty("org.kde.StatusNotifierItem.Menu")
 	if err != nil {
 		t.Fatalf("reading the item's Menu property: %v", err)
 	}
@@ -431,68 +432,4 @@ func maps[K comparable, V any](m map[K]V) map[K]V {
 		out[k] = v
 	}
 	return out
-}
-
-// onlyKnownRaces reports whether a failed child run failed only because the
-// race detector saw systray's own unsynchronised menu version counter:
-// GetLayout reads it under the menu lock while the refresh it schedules
-// 150 ms later writes it under another lock (fyne.io/systray v1.12.2,
-// systray_menu_unix.go). The value is a revision number, so the race is
-// harmless, and it is not ours to fix; any other race, test error or panic
-// still fails.
-func onlyKnownRaces(out string) bool {
-	if !strings.Contains(out, "race detected during execution of test") ||
-		strings.Contains(out, "panic:") || strings.Contains(out, "dbusmenu_linux_test.go:") {
-		return false
-	}
-	blocks := strings.Split(out, "WARNING: DATA RACE")
-	for _, b := range blocks[1:] {
-		if !strings.Contains(b, "fyne.io/systray.refresh()") || !strings.Contains(b, "fyne.io/systray.(*tray).GetLayout") {
-			return false
-		}
-	}
-	return len(blocks) > 1
-}
-
-// startSessionBus runs a private session bus and returns its address.
-func startSessionBus(t *testing.T) string {
-	t.Helper()
-	cmd := exec.Command("dbus-daemon", "--session", "--nofork", "--print-address=1")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting dbus-daemon: %v", err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("reading the bus address from dbus-daemon: %v", err)
-	}
-	return strings.TrimSpace(line)
-}
-
-// startXvfb runs a headless X server on a free display and returns it.
-func startXvfb(t *testing.T) string {
-	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("Xvfb", "-displayfd", "3", "-nolisten", "tcp", "-screen", "0", "320x240x24")
-	cmd.ExtraFiles = []*os.File{w}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting Xvfb: %v", err)
-	}
-	w.Close()
-	// Killing the X server also ends the xclip the clipboard leaves
-	// serving the selection.
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	line, err := bufio.NewReader(r).ReadString('\n')
-	r.Close()
-	if err != nil {
-		t.Fatalf("reading the display number from Xvfb: %v", err)
-	}
-	return ":" + strings.TrimSpace(line)
 }

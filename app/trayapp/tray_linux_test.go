@@ -5,7 +5,6 @@ package trayapp_test
 import (
 	"bufio"
 	"context"
-	"errors"
 	"io"
 	"net"
 	"os"
@@ -22,6 +21,7 @@ import (
 	"github.com/adrg/xdg"
 	"github.com/godbus/dbus/v5"
 
+	"github.com/boretray/bore/app/internal/desktoptest"
 	"github.com/boretray/bore/app/settings"
 	"github.com/boretray/bore/app/trayapp"
 	"github.com/boretray/bore/tunnel"
@@ -52,7 +52,7 @@ func TestTrayEndToEnd(t *testing.T) {
 	if testing.Verbose() {
 		t.Logf("tray process output:\n%s", out)
 	}
-	if err != nil && !onlyKnownRaces(string(out)) {
+	if err != nil && !desktoptest.OnlyKnownRaces(string(out), "tray_linux_test.go") {
 		t.Fatalf("the tray end-to-end process failed: %v\n%s", err, out)
 	}
 	for _, line := range []string{"bore: no system tray host on the session bus yet", "bore: a system tray host started"} {
@@ -60,27 +60,6 @@ func TestTrayEndToEnd(t *testing.T) {
 			t.Errorf("stderr lacks %q while the tray waited for a panel:\n%s", line, out)
 		}
 	}
-}
-
-// onlyKnownRaces reports whether a failed child run failed only because the
-// race detector saw systray's own unsynchronised menu version counter:
-// GetLayout reads it under the menu lock while the refresh it schedules
-// 150 ms later writes it under another lock (fyne.io/systray v1.12.2,
-// systray_menu_unix.go). The value is a revision number, so the race is
-// harmless, and it is not ours to fix; any other race, test error or panic
-// still fails.
-func onlyKnownRaces(out string) bool {
-	if !strings.Contains(out, "race detected during execution of test") ||
-		strings.Contains(out, "panic:") || strings.Contains(out, "tray_linux_test.go:") {
-		return false
-	}
-	blocks := strings.Split(out, "WARNING: DATA RACE")
-	for _, b := range blocks[1:] {
-		if !strings.Contains(b, "fyne.io/systray.refresh()") || !strings.Contains(b, "fyne.io/systray.(*tray).GetLayout") {
-			return false
-		}
-	}
-	return len(blocks) > 1
 }
 
 // trayEndToEnd runs the real tray app (trayapp.Main) against a private session bus on
@@ -98,8 +77,8 @@ func trayEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	xdg.Reload()
-	t.Setenv("DBUS_SESSION_BUS_ADDRESS", startSessionBus(t))
-	t.Setenv("DISPLAY", startXvfb(t))
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", desktoptest.SessionBus(t))
+	t.Setenv("DISPLAY", desktoptest.Xvfb(t))
 	t.Setenv("WAYLAND_DISPLAY", "")
 
 	ctx, cancel := context.WithCancel(t.Context())
@@ -137,7 +116,7 @@ func trayEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the tray to export its item with no panel running", func() (bool, bool) {
+	desktoptest.WaitFor(t, "the tray to export its item with no panel running", func() (bool, bool) {
 		var names []string
 		if err := bus.BusObject().Call("org.freedesktop.DBus.ListNames", 0).Store(&names); err != nil {
 			return false, false
@@ -149,17 +128,17 @@ func trayEndToEnd(t *testing.T) {
 		t.Fatalf("trayapp.Main exited (%d) with no panel running; it must wait for one", code)
 	default:
 	}
-	panel := startPanel(t)
-	sender := panel.waitRegistered(t)
-	item := panel.conn.Object(sender, "/StatusNotifierItem")
+	panel := desktoptest.StartPanel(t)
+	sender := panel.WaitRegistered(t)
+	item := panel.Conn.Object(sender, "/StatusNotifierItem")
 	v, err := item.GetProperty("org.kde.StatusNotifierItem.Menu")
 	if err != nil {
 		t.Fatalf("reading the item's Menu property: %v", err)
 	}
-	menu := panel.conn.Object(sender, v.Value().(dbus.ObjectPath))
+	menu := panel.Conn.Object(sender, v.Value().(dbus.ObjectPath))
 
 	// Share a port ▸ shows the port the local service listens on.
-	share := waitFor(t, "the shared port in the menu", func() (entry, bool) {
+	share := desktoptest.WaitFor(t, "the shared port in the menu", func() (entry, bool) {
 		return find(getLayout(t, menu), func(e entry) bool {
 			return e.label == strconv.Itoa(localPort) || strings.HasPrefix(e.label, strconv.Itoa(localPort)+" — ")
 		})
@@ -169,7 +148,7 @@ func trayEndToEnd(t *testing.T) {
 	if _, ok := find(getLayout(t, menu), func(e entry) bool { return e.label == "Share a port via "+srv.Key() }); !ok {
 		t.Errorf("no \"Share a port via %s\" in the menu", srv.Key())
 	}
-	waitFor(t, "the server's reachability in the Server menu", func() (entry, bool) {
+	desktoptest.WaitFor(t, "the server's reachability in the Server menu", func() (entry, bool) {
 		return find(getLayout(t, menu), func(e entry) bool {
 			return strings.HasPrefix(e.label, srv.Key()+" · ") && strings.HasSuffix(e.label, " ms")
 		})
@@ -178,15 +157,15 @@ func trayEndToEnd(t *testing.T) {
 
 	// A notification names the public address, which is on the clipboard.
 	re := regexp.MustCompile(`is public at (127\.0\.0\.1:\d+) — address copied`)
-	addr := waitFor(t, "the tunnel-open notification", func() (string, bool) {
-		for _, n := range panel.notes() {
+	addr := desktoptest.WaitFor(t, "the tunnel-open notification", func() (string, bool) {
+		for _, n := range panel.Notes() {
 			if m := re.FindStringSubmatch(n); m != nil {
 				return m[1], true
 			}
 		}
 		return "", false
 	})
-	if got := readClipboard(t); got != addr {
+	if got := desktoptest.Clipboard(t); got != addr {
 		t.Errorf("clipboard = %q, want %q", got, addr)
 	}
 
@@ -217,7 +196,7 @@ func trayEndToEnd(t *testing.T) {
 	// after it left.
 	stats := func(want string) {
 		t.Helper()
-		waitFor(t, "the statistics line \""+want+" · …\"", func() (entry, bool) {
+		desktoptest.WaitFor(t, "the statistics line \""+want+" · …\"", func() (entry, bool) {
 			tun, ok := find(getLayout(t, menu), func(e entry) bool { return strings.HasSuffix(e.label, "→ "+addr) })
 			if !ok {
 				return entry{}, false
@@ -230,7 +209,7 @@ func trayEndToEnd(t *testing.T) {
 	stats("0 connections")
 
 	// Save as favorite writes the settings file.
-	save := waitFor(t, "Save as favorite", func() (entry, bool) {
+	save := desktoptest.WaitFor(t, "Save as favorite", func() (entry, bool) {
 		tun, ok := find(getLayout(t, menu), func(e entry) bool { return strings.HasSuffix(e.label, "→ "+addr) })
 		if !ok {
 			return entry{}, false
@@ -238,7 +217,7 @@ func trayEndToEnd(t *testing.T) {
 		return find(tun.children, func(e entry) bool { return e.label == "Save as favorite" && e.enabled })
 	})
 	click(t, menu, save.id)
-	waitFor(t, "the favorite in the settings file", func() (bool, bool) {
+	desktoptest.WaitFor(t, "the favorite in the settings file", func() (bool, bool) {
 		saved, err := (&settings.Store{Path: configPath}).Load()
 		if err != nil {
 			return false, false
@@ -252,7 +231,7 @@ func trayEndToEnd(t *testing.T) {
 	})
 
 	// The Favorites menu, rebuilt in place, lists it as running.
-	waitFor(t, "the running favorite in the Favorites menu", func() (entry, bool) {
+	desktoptest.WaitFor(t, "the running favorite in the Favorites menu", func() (entry, bool) {
 		favs, ok := find(getLayout(t, menu), func(e entry) bool { return e.label == "Favorites" })
 		if !ok {
 			return entry{}, false
@@ -281,7 +260,7 @@ func trayEndToEnd(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the app did not quit")
 	}
-	waitFor(t, "the public port to close", func() (bool, bool) {
+	desktoptest.WaitFor(t, "the public port to close", func() (bool, bool) {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err != nil {
 			return true, true
@@ -289,58 +268,6 @@ func trayEndToEnd(t *testing.T) {
 		c.Close()
 		return false, false
 	})
-}
-
-// startSessionBus runs a private dbus-daemon and returns its address.
-func startSessionBus(t *testing.T) string {
-	t.Helper()
-	cmd := exec.Command("dbus-daemon", "--session", "--nofork", "--print-address=1")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting dbus-daemon: %v", err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("reading the bus address from dbus-daemon: %v", err)
-	}
-	return strings.TrimSpace(line)
-}
-
-// startXvfb runs a headless X server on a free display and returns it.
-func startXvfb(t *testing.T) string {
-	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("Xvfb", "-displayfd", "3", "-nolisten", "tcp", "-screen", "0", "320x240x24")
-	cmd.ExtraFiles = []*os.File{w}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting Xvfb: %v", err)
-	}
-	w.Close()
-	// Killing the X server also ends the xclip the clipboard leaves
-	// serving the selection.
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	line, err := bufio.NewReader(r).ReadString('\n')
-	r.Close()
-	if err != nil {
-		t.Fatalf("reading the display number from Xvfb: %v", err)
-	}
-	return ":" + strings.TrimSpace(line)
-}
-
-func readClipboard(t *testing.T) string {
-	t.Helper()
-	out, err := exec.Command("xclip", "-out", "-selection", "clipboard").Output()
-	if err != nil {
-		t.Fatalf("reading the clipboard: %v", err)
-	}
-	return string(out)
 }
 
 // startBoreServer runs a real bore server on loopback and returns its
@@ -395,107 +322,6 @@ func startLocalService(t *testing.T) (net.Listener, <-chan string) {
 	})
 	t.Cleanup(func() { ln.Close(); wg.Wait() })
 	return ln, got
-}
-
-// panel plays the desktop: the StatusNotifierWatcher the tray registers
-// with, and the notification server.
-type panel struct {
-	conn *dbus.Conn
-
-	mu         sync.Mutex
-	registered []string
-	notified   []string
-}
-
-func startPanel(t *testing.T) *panel {
-	t.Helper()
-	conn, err := dbus.ConnectSessionBus()
-	if err != nil {
-		t.Fatalf("connecting to the test bus: %v", err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	p := &panel{conn: conn}
-	if err := conn.ExportMethodTable(map[string]any{
-		"RegisterStatusNotifierItem": p.register,
-	}, "/StatusNotifierWatcher", "org.kde.StatusNotifierWatcher"); err != nil {
-		t.Fatal(err)
-	}
-	if err := conn.ExportMethodTable(map[string]any{
-		"Get": p.property,
-	}, "/StatusNotifierWatcher", "org.freedesktop.DBus.Properties"); err != nil {
-		t.Fatal(err)
-	}
-	if err := conn.ExportMethodTable(map[string]any{
-		"Notify":               p.notify,
-		"GetCapabilities":      func() ([]string, *dbus.Error) { return []string{"body"}, nil },
-		"GetServerInformation": func() (string, string, string, string, *dbus.Error) { return "test", "bore", "1", "1.2", nil },
-		"CloseNotification":    func(uint32) *dbus.Error { return nil },
-	}, "/org/freedesktop/Notifications", "org.freedesktop.Notifications"); err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"org.kde.StatusNotifierWatcher", "org.freedesktop.Notifications"} {
-		reply, err := conn.RequestName(name, dbus.NameFlagDoNotQueue)
-		if err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
-			t.Fatalf("owning %s: %v (reply %v)", name, err, reply)
-		}
-	}
-	return p
-}
-
-func (p *panel) register(sender dbus.Sender, service string) *dbus.Error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	// The argument is an object path (the sender is the item's bus name)
-	// or, from a helper registering on the item's behalf, its bus name.
-	name := string(sender)
-	if !strings.HasPrefix(service, "/") {
-		name = service
-	}
-	if !slices.Contains(p.registered, name) {
-		p.registered = append(p.registered, name)
-	}
-	return nil
-}
-
-// property answers Properties.Get for RegisteredStatusNotifierItems, as
-// real watchers do.
-func (p *panel) property(iface, name string) (dbus.Variant, *dbus.Error) {
-	if iface != "org.kde.StatusNotifierWatcher" || name != "RegisteredStatusNotifierItems" {
-		return dbus.Variant{}, dbus.MakeFailedError(errors.New("no such property"))
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var items []string
-	for _, r := range p.registered {
-		items = append(items, r+"/StatusNotifierItem")
-	}
-	return dbus.MakeVariant(items), nil
-}
-
-func (p *panel) notify(app string, replaces uint32, icon, summary, body string, actions []string,
-	hints map[string]dbus.Variant, timeout int32) (uint32, *dbus.Error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.notified = append(p.notified, summary+": "+body)
-	return uint32(len(p.notified)), nil
-}
-
-func (p *panel) notes() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]string(nil), p.notified...)
-}
-
-func (p *panel) waitRegistered(t *testing.T) string {
-	t.Helper()
-	return waitFor(t, "the tray to register", func() (string, bool) {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		if len(p.registered) == 0 {
-			return "", false
-		}
-		return p.registered[0], true
-	})
 }
 
 // entry is one dbusmenu item as a panel sees it.
@@ -573,22 +399,5 @@ func click(t *testing.T, menu dbus.BusObject, id int32) {
 	call := menu.Call("com.canonical.dbusmenu.Event", 0, id, "clicked", dbus.MakeVariant(""), uint32(0))
 	if call.Err != nil {
 		t.Fatalf("clicking item %d: %v", id, call.Err)
-	}
-}
-
-// waitFor polls check until it succeeds or a generous deadline passes.
-func waitFor[T any](t *testing.T, what string, check func() (T, bool)) T {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if v, ok := check(); ok {
-			return v
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
 	}
 }
