@@ -197,38 +197,22 @@ Options:
 func runLocal(ctx context.Context, args []string, env IO) int {
 	fs := newFlagSet("local", localHelp, env)
 	var (
-		to, localHost, secret, level string
-		port, controlPort            uint
-		noReconnect                  bool
-		maxConns, maxSetups, warm    uint
+		c                         clientFlags
+		localHost                 string
+		maxConns, maxSetups, warm uint
 	)
-	for _, n := range []string{"to", "t"} {
-		fs.StringVar(&to, n, "", "")
-	}
+	c.define(fs)
 	for _, n := range []string{"local-host", "l"} {
 		fs.StringVar(&localHost, n, "localhost", "")
 	}
-	for _, n := range []string{"port", "p"} {
-		fs.UintVar(&port, n, 0, "")
-	}
-	for _, n := range []string{"secret", "s"} {
-		fs.StringVar(&secret, n, "", "")
-	}
-	fs.UintVar(&controlPort, "control-port", tunnel.DefaultControlPort, "")
-	fs.BoolVar(&noReconnect, "no-reconnect", false, "")
 	fs.UintVar(&maxConns, "max-conns", tunnel.DefaultMaxConns, "")
 	fs.UintVar(&maxSetups, "max-setups", tunnel.DefaultMaxSetups, "")
 	fs.UintVar(&warm, "warm", tunnel.DefaultWarmConns, "")
-	fs.StringVar(&level, "log-level", "info", "")
-	var insp inspectFlag
-	fs.Var(&insp, "inspect", "")
 	pos, ok, code := fs.parse(args)
 	if !ok {
 		return code
 	}
-	fs.stringFromEnv(&to, "BORE_SERVER", "to", "t")
-	fs.stringFromEnv(&secret, "BORE_SECRET", "secret", "s")
-	if err := fs.portFromEnv(&controlPort, "BORE_CONTROL_PORT", "control-port"); err != nil {
+	if err := c.fromEnv(fs); err != nil {
 		return fs.usageError("%v", err)
 	}
 	var localPort uint
@@ -252,16 +236,9 @@ func runLocal(ctx context.Context, args []string, env IO) int {
 	if localPort == 0 {
 		return fs.usageError("<LOCAL_PORT> must be a port number from 1 to 65535")
 	}
-	if to == "" {
-		return fs.usageError("the following required arguments were not provided: --to <SERVER>")
-	}
-	for name, v := range map[string]uint{"--port": port, "--control-port": controlPort} {
-		if err := checkPort(name, v); err != nil {
-			return fs.usageError("%v", err)
-		}
-	}
-	if controlPort == 0 {
-		return fs.usageError("--control-port must be a port number from 1 to 65535")
+	log, err := c.logger(env)
+	if err != nil {
+		return fs.usageError("%v", err)
 	}
 	if maxConns == 0 || maxSetups == 0 || maxConns > 1<<20 || maxSetups > 1<<20 || warm > 64 {
 		return fs.usageError("--max-conns and --max-setups must be from 1 to 1048576, --warm from 0 to 64")
@@ -270,30 +247,16 @@ func runLocal(ctx context.Context, args []string, env IO) int {
 	if warm == 0 {
 		warmConns = -1
 	}
-	lvl, err := parseLevel(level)
-	if err != nil {
-		return fs.usageError("%v", err)
-	}
-	log := slog.New(newLineHandler(env.Stdout, lvl))
-	wrap, stop, code := startInspector(insp, net.JoinHostPort(localHost, strconv.Itoa(int(localPort))), log, env)
+	wrap, stop, code := startInspector(c.inspect, net.JoinHostPort(localHost, strconv.Itoa(int(localPort))), log, env)
 	if code != ExitOK {
 		return code
 	}
 	defer stop()
-	t, err := tunnel.NewTunnel(tunnel.ClientConfig{
-		MaxConns:    int(maxConns),
-		MaxSetups:   int(maxSetups),
-		WarmConns:   warmConns,
-		Server:      to,
-		ControlPort: uint16(controlPort),
-		LocalHost:   localHost,
-		LocalPort:   uint16(localPort),
-		RemotePort:  uint16(port),
-		Secret:      secret,
-		NoReconnect: noReconnect,
-		Logger:      log,
-		WrapLocal:   wrap,
-	})
+	cfg := c.config(log)
+	cfg.MaxConns, cfg.MaxSetups, cfg.WarmConns = int(maxConns), int(maxSetups), warmConns
+	cfg.LocalHost, cfg.LocalPort = localHost, uint16(localPort)
+	cfg.WrapLocal = wrap
+	t, err := tunnel.NewTunnel(cfg)
 	if err != nil {
 		return fs.usageError("%v", err)
 	}
@@ -304,16 +267,7 @@ func runLocal(ctx context.Context, args []string, env IO) int {
 		return st.Total + int64(st.State)<<40 + int64(st.Attempt)<<48
 	})
 	trimWhenQuiet(ctx, t.Activity)
-	err = t.Run(ctx)
-	switch {
-	case err == nil, errors.Is(err, tunnel.ErrServerClosed):
-		return ExitOK
-	}
-	fmt.Fprintf(env.Stderr, "Error: %v\n", err)
-	if h := hint(err); h != "" {
-		fmt.Fprintf(env.Stderr, "  (%s)\n", h)
-	}
-	return ExitRuntime
+	return exitFor(t.Run(ctx), env)
 }
 
 const serverHelp = `Run a bore server that hands out public ports to clients.

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -79,32 +78,13 @@ Options:
 
 func runShare(ctx context.Context, args []string, env IO) int {
 	fs := newFlagSet("share", shareHelp, env)
-	var (
-		to, secret, level string
-		port, controlPort uint
-		noReconnect       bool
-		insp              inspectFlag
-	)
-	for _, n := range []string{"to", "t"} {
-		fs.StringVar(&to, n, "", "")
-	}
-	for _, n := range []string{"port", "p"} {
-		fs.UintVar(&port, n, 0, "")
-	}
-	for _, n := range []string{"secret", "s"} {
-		fs.StringVar(&secret, n, "", "")
-	}
-	fs.UintVar(&controlPort, "control-port", tunnel.DefaultControlPort, "")
-	fs.BoolVar(&noReconnect, "no-reconnect", false, "")
-	fs.StringVar(&level, "log-level", "info", "")
-	fs.Var(&insp, "inspect", "")
+	var c clientFlags
+	c.define(fs)
 	pos, ok, code := fs.parse(args)
 	if !ok {
 		return code
 	}
-	fs.stringFromEnv(&to, "BORE_SERVER", "to", "t")
-	fs.stringFromEnv(&secret, "BORE_SECRET", "secret", "s")
-	if err := fs.portFromEnv(&controlPort, "BORE_CONTROL_PORT", "control-port"); err != nil {
+	if err := c.fromEnv(fs); err != nil {
 		return fs.usageError("%v", err)
 	}
 	switch {
@@ -113,37 +93,18 @@ func runShare(ctx context.Context, args []string, env IO) int {
 	case len(pos) > 1:
 		return fs.usageError("unexpected argument %q", pos[1])
 	}
-	if to == "" {
-		return fs.usageError("the following required arguments were not provided: --to <SERVER>")
-	}
-	for name, v := range map[string]uint{"--port": port, "--control-port": controlPort} {
-		if err := checkPort(name, v); err != nil {
-			return fs.usageError("%v", err)
-		}
-	}
-	if controlPort == 0 {
-		return fs.usageError("--control-port must be a port number from 1 to 65535")
-	}
-	lvl, err := parseLevel(level)
+	log, err := c.logger(env)
 	if err != nil {
 		return fs.usageError("%v", err)
 	}
-	log := slog.New(newLineHandler(env.Stdout, lvl))
-	cfg := tunnel.ClientConfig{
-		Server:      to,
-		ControlPort: uint16(controlPort),
-		RemotePort:  uint16(port),
-		Secret:      secret,
-		NoReconnect: noReconnect,
-		Logger:      log,
-	}
+	cfg := c.config(log)
 	srv, err := share.Attach(&cfg, pos[0], share.Options{Logger: log})
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "Error: %v\n", err)
 		return ExitRuntime
 	}
 	defer srv.Close()
-	wrap, stop, code := startInspector(insp, srv.Addr(), log, env)
+	wrap, stop, code := startInspector(c.inspect, srv.Addr(), log, env)
 	if code != ExitOK {
 		return code
 	}
@@ -165,15 +126,7 @@ func runShare(ctx context.Context, args []string, env IO) int {
 	err = t.Run(ctx)
 	close(done)
 	wg.Wait()
-	switch {
-	case err == nil, errors.Is(err, tunnel.ErrServerClosed):
-		return ExitOK
-	}
-	fmt.Fprintf(env.Stderr, "Error: %v\n", err)
-	if h := hint(err); h != "" {
-		fmt.Fprintf(env.Stderr, "  (%s)\n", h)
-	}
-	return ExitRuntime
+	return exitFor(err, env)
 }
 
 // announceURL logs the share's public URL each time it changes.
