@@ -1,14 +1,13 @@
 package inspect
 
 import (
-	"context"
 	"net"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/boretray/bore/tunnel"
+	"github.com/boretray/bore/tunnel/tunneltest"
 	"go.uber.org/goleak"
 )
 
@@ -19,39 +18,10 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // local (host:port) through wrap, and returns the public address.
 func startTunnel(t testing.TB, local string, wrap tunnel.ConnWrapper) string {
 	t.Helper()
-	srv, err := tunnel.NewServer(tunnel.ServerConfig{BindTunnels: "127.0.0.1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); srv.Serve(ctx, ln) }()
 	host, port, _ := net.SplitHostPort(local)
 	p, _ := strconv.Atoi(port)
-	tun, err := tunnel.NewTunnel(tunnel.ClientConfig{
-		Server: ln.Addr().String(), LocalHost: host, LocalPort: uint16(p), WrapLocal: wrap,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { defer wg.Done(); tun.Run(ctx) }()
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		st := tun.Status()
-		if st.State == tunnel.StateOpen && st.RemotePort != 0 {
-			return net.JoinHostPort("127.0.0.1", strconv.Itoa(int(st.RemotePort)))
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("tunnel did not open: %+v", st)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	_, public := tunneltest.StartTunnel(t, tunnel.ClientConfig{LocalHost: host, LocalPort: uint16(p), WrapLocal: wrap})
+	return public
 }
 
 // waitFor polls cond until it holds or the deadline passes.

@@ -2,7 +2,6 @@ package share
 
 import (
 	"bufio"
-	"context"
 	"crypto/sha256"
 	"fmt"
 	"io"
@@ -11,13 +10,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/boretray/bore/tunnel"
+	"github.com/boretray/bore/tunnel/tunneltest"
 	"go.uber.org/goleak"
 )
 
@@ -28,35 +26,8 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // returns the public address.
 func startTunnel(t *testing.T, cfg tunnel.ClientConfig) string {
 	t.Helper()
-	srv, err := tunnel.NewServer(tunnel.ServerConfig{BindTunnels: "127.0.0.1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); srv.Serve(ctx, ln) }()
-	cfg.Server = ln.Addr().String()
-	tun, err := tunnel.NewTunnel(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { defer wg.Done(); tun.Run(ctx) }()
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if st := tun.Status(); st.State == tunnel.StateOpen && st.RemotePort != 0 {
-			return net.JoinHostPort("127.0.0.1", strconv.Itoa(int(st.RemotePort)))
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("tunnel did not open")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	_, public := tunneltest.StartTunnel(t, cfg)
+	return public
 }
 
 const bigSize = 100 << 20

@@ -25,6 +25,7 @@ import (
 	"github.com/boretray/bore/app/settings"
 	"github.com/boretray/bore/app/trayapp"
 	"github.com/boretray/bore/tunnel"
+	"github.com/boretray/bore/tunnel/tunneltest"
 )
 
 // childEnv marks the re-executed test process that runs the tray.
@@ -83,7 +84,7 @@ func trayEndToEnd(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	ctlPort := startBoreServer(ctx, t)
+	ctlPort := startBoreServer(t)
 	local, received := startLocalService(t)
 	localPort := local.Addr().(*net.TCPAddr).Port
 
@@ -270,22 +271,13 @@ func trayEndToEnd(t *testing.T) {
 	})
 }
 
-// startBoreServer runs a real bore server on loopback and returns its
+// startBoreServer runs our bore server on loopback and returns its
 // control port.
-func startBoreServer(ctx context.Context, t *testing.T) int {
+func startBoreServer(t *testing.T) int {
 	t.Helper()
-	srv, err := tunnel.NewServer(tunnel.ServerConfig{BindTunnels: "127.0.0.1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { defer close(done); srv.Serve(ctx, ln) }()
-	t.Cleanup(func() { ln.Close(); <-done })
-	return ln.Addr().(*net.TCPAddr).Port
+	_, port, _ := net.SplitHostPort(tunneltest.StartServer(t, tunnel.ServerConfig{}))
+	n, _ := strconv.Atoi(port)
+	return n
 }
 
 // startLocalService answers each line with "echo: " and the line, and
