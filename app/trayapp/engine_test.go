@@ -60,7 +60,9 @@ func get(t *testing.T, u string) (int, string) {
 	t.Helper()
 	// A jar keeps the cookie the inspector sets from its token.
 	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Timeout: 10 * time.Second, Jar: jar}
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Timeout: 10 * time.Second, Jar: jar, Transport: tr}
 	resp, err := c.Get(u)
 	if err != nil {
 		t.Fatalf("GET %s: %v", u, err)
