@@ -74,6 +74,29 @@ type Prober interface {
 	Probe(ctx context.Context, srv settings.Server) (time.Duration, error)
 }
 
+// Inspector turns the traffic inspector of a running tunnel on and off.
+// Inspect serves the page on loopback, on a free port, and returns its URL
+// (with the token that opens it); target is the tunnel's local service,
+// where replays go, and title names the tunnel on the page.
+type Inspector interface {
+	Inspect(id tunnel.TunnelID, target, title string) (url string, err error)
+	StopInspecting(id tunnel.TunnelID)
+}
+
+// Picker asks the user for a folder or a file to share with the desktop's
+// file picker. Available returns "" when no picker program can be used; a
+// cancelled picker returns an error wrapping ErrCancelled.
+type Picker interface {
+	Available() string
+	Pick(ctx context.Context, folder bool, title string) (string, error)
+}
+
+// FileServer serves a folder, or one file, read-only on a loopback port
+// for a tunnel to share; stop stops it.
+type FileServer interface {
+	Serve(path string) (port uint16, stop func(), err error)
+}
+
 // Renderer shows a View; the tray shell implements it.
 type Renderer interface {
 	Render(v View)
@@ -119,4 +142,9 @@ type Config struct {
 	QR        QRShower
 	Autostart Autostart
 	Prober    Prober
+	// Inspector turns tunnels' traffic inspectors on and off; the page
+	// opens through Opener.
+	Inspector Inspector
+	Picker    Picker
+	Files     FileServer
 }

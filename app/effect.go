@@ -18,10 +18,42 @@ type Effect interface{ isEffect() }
 type StartTunnel struct {
 	Config   tunnel.ClientConfig
 	Favorite string
+	// Share, when set, is a folder or file to serve read-only: the file
+	// server is started on loopback first and the tunnel shares it
+	// (Config's local side is ignored). It stops with the tunnel.
+	Share string
+	// Inspect turns the tunnel's inspector on as soon as it runs, and
+	// OpenInspector then opens its page.
+	Inspect, OpenInspector bool
 }
 
-// StopTunnel stops a tunnel; it cannot fail.
+// StopTunnel stops a tunnel, and the file server of a share; it cannot
+// fail.
 type StopTunnel struct{ ID tunnel.TunnelID }
+
+// StartInspector turns the traffic inspector of Tunnel on: its page is
+// served on loopback, on a free port. Target is the local service (where
+// replays go) and Title names the tunnel on the page. Answered with
+// InspectorStarted; Open is set when the page is to be opened then.
+type StartInspector struct {
+	Tunnel        tunnel.TunnelID
+	Target, Title string
+	Open          bool
+}
+
+// StopInspector turns the traffic inspector of Tunnel off; it cannot fail.
+type StopInspector struct{ Tunnel tunnel.TunnelID }
+
+// OpenURL opens URL in the default browser.
+type OpenURL struct{ URL string }
+
+// Pick asks the user for a folder (Folder) or a file with the desktop's
+// file picker; answered with Picked. It fails with ErrNoDialogs when no
+// picker program can be used.
+type Pick struct {
+	Folder bool
+	Title  string
+}
 
 // CopyText puts Text on the clipboard; always answered with Copied. Open is
 // set when Text is the address of a tunnel that just opened.
@@ -34,6 +66,9 @@ type CopyText struct {
 // Copied when the copy worked, Plain (and why not) when it did not.
 type OpenNote struct {
 	Copied, Plain string
+	// Alert shows it even when informational notifications are off: the
+	// answer to a share the user asked for.
+	Alert bool
 }
 
 // Notify shows a notification. Alert marks errors and answers to explicit
@@ -121,15 +156,19 @@ type ArmTimer struct{ At time.Time }
 // Quit ends the loop: every tunnel stops and the app exits.
 type Quit struct{}
 
-func (StartTunnel) isEffect()  {}
-func (StopTunnel) isEffect()   {}
-func (CopyText) isEffect()     {}
-func (Notify) isEffect()       {}
-func (SaveSettings) isEffect() {}
-func (OpenPath) isEffect()     {}
-func (ShowQR) isEffect()       {}
-func (Ask) isEffect()          {}
-func (Probe) isEffect()        {}
-func (SetAutostart) isEffect() {}
-func (ArmTimer) isEffect()     {}
-func (Quit) isEffect()         {}
+func (StartTunnel) isEffect()    {}
+func (StopTunnel) isEffect()     {}
+func (CopyText) isEffect()       {}
+func (Notify) isEffect()         {}
+func (SaveSettings) isEffect()   {}
+func (OpenPath) isEffect()       {}
+func (ShowQR) isEffect()         {}
+func (Ask) isEffect()            {}
+func (Probe) isEffect()          {}
+func (SetAutostart) isEffect()   {}
+func (ArmTimer) isEffect()       {}
+func (Quit) isEffect()           {}
+func (StartInspector) isEffect() {}
+func (StopInspector) isEffect()  {}
+func (OpenURL) isEffect()        {}
+func (Pick) isEffect()           {}

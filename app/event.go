@@ -58,6 +58,20 @@ type TunnelStarted struct {
 	ID    tunnel.TunnelID
 }
 
+// InspectorStarted says a StartInspector worked: the page is at URL.
+type InspectorStarted struct {
+	Start StartInspector
+	URL   string
+}
+
+// Picked is what the user chose in a Pick: Path, or an Err wrapping
+// ErrCancelled when the picker was cancelled.
+type Picked struct {
+	Pick Pick
+	Path string
+	Err  error
+}
+
 // Copied is the outcome of a CopyText: Err is nil when it worked.
 type Copied struct {
 	Copy CopyText
@@ -82,5 +96,7 @@ func (Probed) isEvent()           {}
 func (Answered) isEvent()         {}
 func (TunnelStarted) isEvent()    {}
 func (Copied) isEvent()           {}
+func (InspectorStarted) isEvent() {}
+func (Picked) isEvent()           {}
 func (AutostartChanged) isEvent() {}
 func (Failed) isEvent()           {}

@@ -78,6 +78,7 @@ func (u *update) saveFavorite(id tunnel.TunnelID) {
 		Server:     key,
 		RemotePort: st.RemotePort,
 	}
+	_, f.Inspect = u.m.Inspecting[id]
 	u.m.Settings.Favorites = append(slices.Clone(u.m.Settings.Favorites), f)
 	u.m.Settings.Normalize()
 	u.m.FavoriteTunnels[FavoriteKey(f)] = id
@@ -85,13 +86,17 @@ func (u *update) saveFavorite(id tunnel.TunnelID) {
 	u.notify("Favorite saved", favoriteLabel(f))
 }
 
-func (u *update) startFavorite(f settings.Favorite) {
+// startFavorite starts f; a favorite saved with "Inspect traffic" starts
+// inspected, with its page opened when open is set (started by a click,
+// not at launch).
+func (u *update) startFavorite(f settings.Favorite, open bool) {
 	srv, ok := u.m.Settings.Server(f.Server)
 	if !ok {
 		u.alert("Could not start "+favoriteLabel(f), "Its server is no longer saved; add it again in the Server menu.")
 		return
 	}
-	u.startTunnel(srv, f.LocalHost, f.LocalPort, f.RemotePort, FavoriteKey(f))
+	u.do(StartTunnel{Config: tunnelConfig(srv, f.LocalHost, f.LocalPort, f.RemotePort),
+		Favorite: FavoriteKey(f), Inspect: f.Inspect, OpenInspector: f.Inspect && open})
 }
 
 func (u *update) toggleFavorite(key string) {
@@ -106,7 +111,7 @@ func (u *update) toggleFavorite(key string) {
 		}
 		delete(u.m.FavoriteTunnels, key)
 	}
-	u.startFavorite(f)
+	u.startFavorite(f, true)
 }
 
 func (u *update) removeFavorite(key string) {

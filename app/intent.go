@@ -51,6 +51,20 @@ const (
 	IntentAbout
 	// IntentQuit stops every tunnel and ends the app.
 	IntentQuit
+	// IntentToggleInspect turns Tunnel's traffic inspector on (and opens
+	// its page) or off.
+	IntentToggleInspect
+	// IntentOpenInspector opens the page of Tunnel's inspector.
+	IntentOpenInspector
+	// IntentToggleFavoriteInspect flips the saved "Inspect traffic"
+	// option of the favorite whose key is Favorite.
+	IntentToggleFavoriteInspect
+	// IntentShareFolder asks for a folder and shares it, read-only,
+	// through the current server.
+	IntentShareFolder
+	// IntentShareFile asks for a file and shares it, read-only, through
+	// the current server.
+	IntentShareFile
 )
 
 // Pref names a boolean preference of the Preferences menu.

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"sync"
 	"time"
+
+	"github.com/boretray/bore/tunnel"
 )
 
 // Run is the app's loop: it hands every event to Update, renders the new
@@ -16,12 +18,14 @@ import (
 func Run(ctx context.Context, cfg Config) error {
 	ctx, cancel := context.WithCancel(ctx)
 	l := &loop{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		ctx:     ctx,
-		results: make(chan Event),
-		m:       NewModel(cfg.Version, cfg.Settings, cfg.ConfigDir, cfg.ProbeInterval),
-		timer:   time.NewTimer(time.Hour),
+		cfg:        cfg,
+		log:        cfg.Logger,
+		ctx:        ctx,
+		results:    make(chan Event),
+		shares:     map[tunnel.TunnelID]func(){},
+		inspecting: map[tunnel.TunnelID]bool{},
+		m:          NewModel(cfg.Version, cfg.Settings, cfg.ConfigDir, cfg.ProbeInterval),
+		timer:      time.NewTimer(time.Hour),
 	}
 	if l.log == nil {
 		l.log = slog.New(slog.DiscardHandler)
@@ -32,6 +36,12 @@ func Run(ctx context.Context, cfg Config) error {
 		l.timer.Stop()
 		l.wg.Wait()
 		cfg.Engine.Close()
+		for id := range l.inspecting {
+			cfg.Inspector.StopInspecting(id)
+		}
+		for _, stop := range l.shares {
+			stop()
+		}
 	}()
 	snaps := cfg.Engine.Watch(ctx)
 	l.handle(Started{LoadErr: cfg.LoadErr, Added: cfg.Added})
@@ -70,6 +80,10 @@ type loop struct {
 	results chan Event
 	wg      sync.WaitGroup
 	timer   *time.Timer
+	// shares stops the file server of each share tunnel.
+	shares map[tunnel.TunnelID]func()
+	// inspecting holds the tunnels whose inspector is on.
+	inspecting map[tunnel.TunnelID]bool
 
 	m        Model
 	view     View
@@ -110,18 +124,45 @@ func (l *loop) do(f Effect) Event {
 	}
 	switch f := f.(type) {
 	case StartTunnel:
-		cfg := f.Config
-		local := net2(cfg.LocalHost, cfg.LocalPort)
-		cfg.Logger = l.log.With("local", local)
-		id, err := l.cfg.Engine.Start(cfg)
-		if err != nil {
-			l.log.Warn("could not start a tunnel", "local", local, "err", err)
-			return fail(err)
-		}
-		l.log.Info("tunnel started", "id", id, "local", local, "server", cfg.Server)
-		return TunnelStarted{Start: f, ID: id}
+		return l.startTunnel(f)
 	case StopTunnel:
 		l.cfg.Engine.Stop(f.ID)
+		if stop, ok := l.shares[f.ID]; ok {
+			delete(l.shares, f.ID)
+			stop()
+			l.log.Info("file server stopped", "id", f.ID)
+		}
+	case StartInspector:
+		if l.cfg.Inspector == nil {
+			return fail(errors.New("this build cannot inspect traffic"))
+		}
+		url, err := l.cfg.Inspector.Inspect(f.Tunnel, f.Target, f.Title)
+		if err != nil {
+			l.log.Warn("could not start an inspector", "id", f.Tunnel, "err", err)
+			return fail(err)
+		}
+		l.inspecting[f.Tunnel] = true
+		l.log.Info("inspecting traffic", "id", f.Tunnel)
+		return InspectorStarted{Start: f, URL: url}
+	case StopInspector:
+		if l.inspecting[f.Tunnel] {
+			delete(l.inspecting, f.Tunnel)
+			l.cfg.Inspector.StopInspecting(f.Tunnel)
+			l.log.Info("inspector stopped", "id", f.Tunnel)
+		}
+	case OpenURL:
+		if l.cfg.Opener == nil {
+			return fail(errors.New("no browser opener"))
+		}
+		return fail(l.cfg.Opener.Open(f.URL))
+	case Pick:
+		if l.cfg.Picker == nil || l.cfg.Picker.Available() == "" {
+			return fail(ErrNoDialogs)
+		}
+		l.background(func(ctx context.Context) Event {
+			p, err := l.cfg.Picker.Pick(ctx, f.Folder, f.Title)
+			return Picked{Pick: f, Path: p, Err: err}
+		})
 	case CopyText:
 		err := errors.New("no clipboard")
 		if l.cfg.Clipboard != nil {
@@ -201,6 +242,38 @@ func (l *loop) do(f Effect) Event {
 		l.quit = true
 	}
 	return nil
+}
+
+// startTunnel starts f's tunnel, and first the file server of a share.
+func (l *loop) startTunnel(f StartTunnel) Event {
+	cfg := f.Config
+	var stop func()
+	if f.Share != "" {
+		if l.cfg.Files == nil {
+			return Failed{Effect: f, Err: errors.New("this build cannot share folders")}
+		}
+		port, s, err := l.cfg.Files.Serve(f.Share)
+		if err != nil {
+			l.log.Warn("could not serve a folder", "err", err)
+			return Failed{Effect: f, Err: err}
+		}
+		cfg.LocalHost, cfg.LocalPort, stop = "127.0.0.1", port, s
+	}
+	local := net2(cfg.LocalHost, cfg.LocalPort)
+	cfg.Logger = l.log.With("local", local)
+	id, err := l.cfg.Engine.Start(cfg)
+	if err != nil {
+		if stop != nil {
+			stop()
+		}
+		l.log.Warn("could not start a tunnel", "local", local, "err", err)
+		return Failed{Effect: f, Err: err}
+	}
+	if stop != nil {
+		l.shares[id] = stop
+	}
+	l.log.Info("tunnel started", "id", id, "local", local, "server", cfg.Server)
+	return TunnelStarted{Start: f, ID: id}
 }
 
 // background runs work in a goroutine and hands its answer to the loop,

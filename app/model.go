@@ -15,6 +15,7 @@ import (
 	"maps"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/boretray/bore/app/settings"
@@ -92,6 +93,11 @@ type Model struct {
 	// Outages holds, by server key, the servers that tunnels are waiting
 	// for now.
 	Outages map[string]Outage
+	// Inspecting holds the tunnels whose traffic inspector is on, with
+	// its page's URL ("" while it starts).
+	Inspecting map[tunnel.TunnelID]string
+	// Shares holds the tunnels that share a folder or file, with its path.
+	Shares map[tunnel.TunnelID]string
 	// ConfigDir is the folder "Open config folder" opens.
 	ConfigDir string
 	// ProbeInterval is how often every server is probed again.
@@ -126,6 +132,8 @@ func NewModel(version string, s settings.Settings, configDir string, probeInterv
 		FavoriteTunnels: map[string]tunnel.TunnelID{},
 		Probing:         map[string]bool{},
 		Outages:         map[string]Outage{},
+		Inspecting:      map[tunnel.TunnelID]string{},
+		Shares:          map[tunnel.TunnelID]string{},
 		ConfigDir:       configDir,
 		ProbeInterval:   probeInterval,
 	}
@@ -138,6 +146,8 @@ func (m Model) clone() Model {
 	m.FavoriteTunnels = maps.Clone(m.FavoriteTunnels)
 	m.Probing = maps.Clone(m.Probing)
 	m.Outages = maps.Clone(m.Outages)
+	m.Inspecting = maps.Clone(m.Inspecting)
+	m.Shares = maps.Clone(m.Shares)
 	if m.Reach == nil {
 		m.Reach = map[string]Reach{}
 	}
@@ -152,6 +162,12 @@ func (m Model) clone() Model {
 	}
 	if m.Outages == nil {
 		m.Outages = map[string]Outage{}
+	}
+	if m.Inspecting == nil {
+		m.Inspecting = map[tunnel.TunnelID]string{}
+	}
+	if m.Shares == nil {
+		m.Shares = map[tunnel.TunnelID]string{}
 	}
 	return m
 }
@@ -215,6 +231,27 @@ func serverKey(st tunnel.Status) string {
 // localAddr is the local side of a tunnel as shown to people.
 func localAddr(st tunnel.Status) string {
 	return net.JoinHostPort(localHost(st.LocalHost), strconv.Itoa(int(st.LocalPort)))
+}
+
+// localName is what a tunnel shares as shown to people: the local
+// address, or "Sharing Photos" for a shared folder or file.
+func (m Model) localName(st tunnel.Status) string {
+	if p, ok := m.Shares[st.ID]; ok {
+		return "Sharing " + shareName(p)
+	}
+	return localAddr(st)
+}
+
+// shareName is the name of a shared folder or file, without its folders.
+func shareName(p string) string {
+	p = strings.TrimRight(p, `/\`)
+	if i := strings.LastIndexAny(p, `/\`); i >= 0 {
+		p = p[i+1:]
+	}
+	if p == "" {
+		return "/"
+	}
+	return p
 }
 
 // publicURL is the tunnel's address as an http URL.

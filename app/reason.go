@@ -12,11 +12,30 @@ import (
 // reason words why a tunnel is reconnecting or failed, for the menu and
 // notifications: what happened and, where it helps, what to do in the tray.
 func reason(st tunnel.Status) string {
+	if st.Misbehaving {
+		return misbehavingReason(st)
+	}
 	if st.Err == nil {
 		return st.Reason
 	}
 	return describe(st.Err)
 }
+
+// misbehavingReason words a server that keeps breaking bore's protocol:
+// what it does, what that likely means, and that Bore keeps trying, but
+// slowly.
+func misbehavingReason(st tunnel.Status) string {
+	what := "it keeps sending what bore's protocol does not allow"
+	if st.Err != nil {
+		what += " (" + describe(st.Err) + ")"
+	}
+	return "the server is misbehaving: " + what +
+		"; it may not be a bore server, or not a working one. Bore keeps trying, but only now and then: check the server's address"
+}
+
+// misbehavingLine is the short form of misbehavingReason for a tunnel's
+// line in the menu.
+const misbehavingLine = "server misbehaving, retrying slowly"
 
 // failReason is why a failed tunnel failed, never "".
 func failReason(st tunnel.Status) string {

@@ -50,7 +50,7 @@ func Render(m Model) View {
 	v := View{
 		Icon:    iconFor(m.Snapshot),
 		Title:   "Bore",
-		Tooltip: tooltip(status, m.Snapshot),
+		Tooltip: tooltip(m, status),
 	}
 	menu := []MenuEntry{{ID: "status", Label: status}}
 	for _, st := range m.Snapshot.Tunnels {
@@ -59,6 +59,8 @@ func Render(m Model) View {
 	menu = append(menu,
 		MenuEntry{ID: "sep/tunnels", Separator: true},
 		shareEntry(m),
+		sharePathEntry(m, "share/folder", "Share a folder…", IntentShareFolder),
+		sharePathEntry(m, "share/file", "Share a file…", IntentShareFile),
 		favoritesEntry(m),
 		serverEntry(m),
 		prefsEntry(m.Settings),
@@ -145,19 +147,19 @@ func statusLine(s tunnel.Snapshot) string {
 	return strings.Join(parts, " · ")
 }
 
-func tooltip(status string, s tunnel.Snapshot) string {
+func tooltip(m Model, status string) string {
 	lines := []string{"Bore: " + status}
-	for _, t := range s.Tunnels {
+	for _, t := range m.Snapshot.Tunnels {
 		if t.State == tunnel.StateOpen {
-			lines = append(lines, localAddr(t)+" → "+t.PublicAddr())
+			lines = append(lines, m.localName(t)+" → "+t.PublicAddr())
 		}
 	}
 	return strings.Join(lines, "\n")
 }
 
-// tunnelLabel is a tunnel's line in the menu.
-func tunnelLabel(st tunnel.Status) string {
-	local := localAddr(st)
+// tunnelLabel is a tunnel's line in the menu; local names what it shares
+// (Model.localName).
+func tunnelLabel(local string, st tunnel.Status) string {
 	since := ""
 	if !st.Since.IsZero() {
 		since = " since " + st.Since.Format("15:04")
@@ -166,6 +168,9 @@ func tunnelLabel(st tunnel.Status) string {
 	case tunnel.StateConnecting:
 		return local + " → connecting to " + serverKey(st) + "…"
 	case tunnel.StateReconnecting:
+		if st.Misbehaving {
+			return local + " → " + serverKey(st) + " (" + misbehavingLine + "…)"
+		}
 		if st.PublicAddr() == "" {
 			return local + " → retrying " + serverKey(st) + since + "…"
 		}
@@ -232,7 +237,7 @@ func tunnelEntry(m Model, st tunnel.Status) MenuEntry {
 	id := "tunnel/" + strconv.FormatUint(uint64(st.ID), 10)
 	tid := st.ID
 	if st.State == tunnel.StateFailed {
-		return submenu(id, tunnelLabel(st),
+		return submenu(id, tunnelLabel(m.localName(st), st),
 			disabled(id+"/reason", failReason(st)),
 			item(id+"/stop", "Dismiss", Intent{Kind: IntentStopTunnel, Tunnel: tid}),
 		)
@@ -256,6 +261,15 @@ func tunnelEntry(m Model, st tunnel.Status) MenuEntry {
 	if _, ok := m.matchingFavorite(st); ok {
 		save = disabled(id+"/save", "Saved as favorite")
 	}
+	page, inspecting := m.Inspecting[tid]
+	inspect := []MenuEntry{check(id+"/inspect", "Inspect traffic", inspecting, Intent{Kind: IntentToggleInspect, Tunnel: tid})}
+	if inspecting {
+		open := item(id+"/inspector", "Open inspector", Intent{Kind: IntentOpenInspector, Tunnel: tid})
+		if page == "" {
+			open.Label, open.Enabled = "Open inspector (starting…)", false
+		}
+		inspect = append(inspect, open)
+	}
 	children := []MenuEntry{copyAddr, copyURL, qr, disabled(id+"/stats", statsLine(st))}
 	if st.LocalError != "" {
 		children = append(children, disabled(id+"/localerror", "⚠ "+st.LocalError))
@@ -263,12 +277,15 @@ func tunnelEntry(m Model, st tunnel.Status) MenuEntry {
 	if r := reason(st); st.State == tunnel.StateReconnecting && r != "" {
 		children = append(children, disabled(id+"/reason", "⚠ "+r))
 	}
-	children = append(children,
-		submenu(id+"/after", stopAfterLabel(timer, timed, m.Now), stopAfter...),
-		save,
-		item(id+"/stop", "Stop", Intent{Kind: IntentStopTunnel, Tunnel: tid}),
-	)
-	return submenu(id, tunnelLabel(st), children...)
+	children = append(children, inspect...)
+	children = append(children, submenu(id+"/after", stopAfterLabel(timer, timed, m.Now), stopAfter...))
+	if _, shared := m.Shares[tid]; !shared {
+		// A share's local side is a file server on a port of the moment:
+		// there is nothing to save.
+		children = append(children, save)
+	}
+	children = append(children, item(id+"/stop", "Stop", Intent{Kind: IntentStopTunnel, Tunnel: tid}))
+	return submenu(id, tunnelLabel(m.localName(st), st), children...)
 }
 
 // shownPorts returns the listening ports worth offering: one line per port
@@ -325,7 +342,15 @@ func ownPorts(m Model) map[uint16]bool {
 			own[srv.Port()] = true
 		}
 	}
+	for _, page := range m.Inspecting {
+		if p := inspectorPort(page); p != 0 {
+			own[p] = true
+		}
+	}
 	for _, st := range m.Snapshot.Tunnels {
+		if _, shared := m.Shares[st.ID]; shared {
+			own[st.LocalPort] = true // the share's file server
+		}
 		if isLocal(st.Server) && st.RemotePort != 0 {
 			own[st.RemotePort] = true
 		}
@@ -393,6 +418,14 @@ func shareEntry(m Model) MenuEntry {
 	return submenu("share", label, children...)
 }
 
+// sharePathEntry is "Share a folder…" or "Share a file…", which need a
+// server chosen.
+func sharePathEntry(m Model, id, label string, kind IntentKind) MenuEntry {
+	e := item(id, label, Intent{Kind: kind})
+	_, e.Enabled = m.currentServer()
+	return e
+}
+
 // favoriteLabel shows a favorite's name, what it shares, and where.
 func favoriteLabel(f settings.Favorite) string {
 	local := localHost(f.LocalHost) + ":" + strconv.Itoa(int(f.LocalPort))
@@ -424,9 +457,11 @@ func hostOfKey(key string) string {
 }
 
 func favoritesEntry(m Model) MenuEntry {
-	var children, remove []MenuEntry
+	var children, remove, inspect []MenuEntry
 	for _, f := range m.Settings.Favorites {
 		key := FavoriteKey(f)
+		inspect = append(inspect, check("fav/inspect/"+key, favoriteLabel(f), f.Inspect,
+			Intent{Kind: IntentToggleFavoriteInspect, Favorite: key}))
 		running := false
 		if id, ok := m.FavoriteTunnels[key]; ok {
 			_, running = m.Snapshot.Find(id)
@@ -441,6 +476,11 @@ func favoritesEntry(m Model) MenuEntry {
 	}
 	children = append(children, check("fav/atlaunch", "Start favorites at launch",
 		m.Settings.StartFavoritesAtLaunch, Intent{Kind: IntentToggleStartFavorites}))
+	if len(inspect) > 0 {
+		children = append(children, submenu("fav/inspect", "Inspect traffic", inspect...))
+	} else {
+		children = append(children, disabled("fav/inspect", "Inspect traffic"))
+	}
 	if len(remove) > 0 {
 		children = append(children, submenu("fav/remove", "Remove", remove...))
 	} else {

@@ -79,7 +79,7 @@ func TestRenderTopLevelOrder(t *testing.T) {
 	m := baseModel()
 	m.Snapshot.Tunnels = []tunnel.Status{openTunnel(7, 3000, 41234)}
 	got := strings.Join(labels(Render(m).Menu), " | ")
-	want := "1 tunnel active | localhost:3000 → bore.pub:41234 | --- | Share a port via bore.pub | Favorites | Server | Preferences | --- | Open config folder | About Bore (1.2.3) | Quit"
+	want := "1 tunnel active | localhost:3000 → bore.pub:41234 | --- | Share a port via bore.pub | Share a folder… | Share a file… | Favorites | Server | Preferences | --- | Open config folder | About Bore (1.2.3) | Quit"
 	if got != want {
 		t.Errorf("top level:\n got %s\nwant %s", got, want)
 	}
@@ -98,7 +98,7 @@ func TestRenderTunnelSubmenu(t *testing.T) {
 		t.Fatal("no tunnel entry")
 	}
 	got := strings.Join(labels(e.Children), " | ")
-	want := "Copy address | Copy as URL (http://bore.pub:41234) | Show QR code | 3 connections · ↓ 1.2 MB ↑ 340 KB | Stop after | Save as favorite | Stop"
+	want := "Copy address | Copy as URL (http://bore.pub:41234) | Show QR code | 3 connections · ↓ 1.2 MB ↑ 340 KB | Inspect traffic | Stop after | Save as favorite | Stop"
 	if got != want {
 		t.Errorf("submenu:\n got %s\nwant %s", got, want)
 	}
@@ -251,7 +251,7 @@ func TestRenderFavorites(t *testing.T) {
 	v := Render(m)
 	e, _ := v.Find("favorites")
 	got := strings.Join(labels(e.Children), " | ")
-	if want := "web — localhost:3000 → bore.pub:41234 | localhost:8000 → bore.pub | Start favorites at launch | Remove"; got != want {
+	if want := "web — localhost:3000 → bore.pub:41234 | localhost:8000 → bore.pub | Start favorites at launch | Inspect traffic | Remove"; got != want {
 		t.Errorf("favorites = %q, want %q", got, want)
 	}
 	if !e.Children[0].Checked || e.Children[1].Checked {

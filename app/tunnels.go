@@ -76,24 +76,46 @@ func (m Model) currentServer() (settings.Server, bool) {
 // startTunnel asks the engine for a tunnel through srv; favorite is the key
 // of the favorite it runs, or "".
 func (u *update) startTunnel(srv settings.Server, host string, port, remote uint16, favorite string) {
-	u.do(StartTunnel{Config: tunnel.ClientConfig{
+	u.do(StartTunnel{Config: tunnelConfig(srv, host, port, remote), Favorite: favorite})
+}
+
+// tunnelConfig is the engine's configuration of a tunnel from host:port
+// through srv.
+func tunnelConfig(srv settings.Server, host string, port, remote uint16) tunnel.ClientConfig {
+	return tunnel.ClientConfig{
 		Server:      srv.Host,
 		ControlPort: srv.Port(),
 		LocalHost:   localHost(host),
 		LocalPort:   port,
 		RemotePort:  remote,
 		Secret:      srv.Secret,
-	}, Favorite: favorite})
+	}
 }
 
 func (u *update) tunnelStarted(e TunnelStarted) {
 	if e.Start.Favorite != "" {
 		u.m.FavoriteTunnels[e.Start.Favorite] = e.ID
 	}
+	if e.Start.Share != "" {
+		u.m.Shares[e.ID] = e.Start.Share
+	}
+	if e.Start.Inspect {
+		st, ok := u.m.Snapshot.Find(e.ID)
+		if !ok {
+			// Not in a report yet: what the menu will show.
+			st = tunnel.Status{ID: e.ID, Server: e.Start.Config.Server, ControlPort: e.Start.Config.ControlPort,
+				LocalHost: e.Start.Config.LocalHost, LocalPort: e.Start.Config.LocalPort}
+		}
+		u.startInspector(st, e.Start.OpenInspector)
+	}
 }
 
 func (u *update) startFailed(s StartTunnel, err error) {
-	u.alert("Could not share "+net2(s.Config.LocalHost, s.Config.LocalPort), err.Error())
+	what := net2(s.Config.LocalHost, s.Config.LocalPort)
+	if s.Share != "" {
+		what = shareName(s.Share)
+	}
+	u.alert("Could not share "+what, err.Error())
 }
 
 func net2(host string, port uint16) string {
@@ -101,6 +123,9 @@ func net2(host string, port uint16) string {
 }
 
 func (u *update) stopTunnel(id tunnel.TunnelID) {
+	if _, on := u.m.Inspecting[id]; on {
+		u.do(StopInspector{Tunnel: id})
+	}
 	u.do(StopTunnel{ID: id})
 	u.forget(id)
 	u.m.Snapshot.Tunnels = slices.DeleteFunc(slices.Clone(u.m.Snapshot.Tunnels),
@@ -110,6 +135,8 @@ func (u *update) stopTunnel(id tunnel.TunnelID) {
 // forget drops what the model remembers about a tunnel.
 func (u *update) forget(id tunnel.TunnelID) {
 	delete(u.m.StopAfter, id)
+	delete(u.m.Inspecting, id)
+	delete(u.m.Shares, id)
 	for k, tid := range u.m.FavoriteTunnels {
 		if tid == id {
 			delete(u.m.FavoriteTunnels, k)
@@ -140,9 +167,10 @@ func (u *update) stopExpired() {
 	for _, id := range due {
 		st, ok := u.m.Snapshot.Find(id)
 		d := u.m.StopAfter[id].After
+		name := u.m.localName(st)
 		u.stopTunnel(id)
 		if ok {
-			u.notify("Tunnel stopped", fmt.Sprintf("%s stopped after %s, as asked.", localAddr(st), labelFor(d)))
+			u.notify("Tunnel stopped", fmt.Sprintf("%s stopped after %s, as asked.", name, labelFor(d)))
 		}
 	}
 }
@@ -169,6 +197,12 @@ func (u *update) engineReported(s tunnel.Snapshot) {
 	}
 	for _, old := range prev.Tunnels {
 		if _, ok := s.Find(old.ID); !ok {
+			if _, on := u.m.Inspecting[old.ID]; on {
+				u.do(StopInspector{Tunnel: old.ID})
+			}
+			if _, shared := u.m.Shares[old.ID]; shared {
+				u.do(StopTunnel{ID: old.ID}) // its file server stops with it
+			}
 			u.forget(old.ID)
 		}
 	}
@@ -176,7 +210,8 @@ func (u *update) engineReported(s tunnel.Snapshot) {
 }
 
 func (u *update) announce(old tunnel.Status, had bool, st tunnel.Status) {
-	local := localAddr(st)
+	local := u.m.localName(st)
+	_, shared := u.m.Shares[st.ID]
 	wasOpen := had && old.State == tunnel.StateOpen
 	key := serverKey(st)
 	switch {
@@ -192,8 +227,14 @@ func (u *update) announce(old tunnel.Status, had bool, st tunnel.Status) {
 			u.notify("Tunnel reconnected", fmt.Sprintf("%s reconnected — same address %s", local, st.PublicAddr()))
 			break
 		}
+		if shared {
+			u.announceShare(st, true)
+			break
+		}
 		u.announceOpen(st, "%s reconnected, address changed — new one copied: %s",
 			"%s reconnected, address changed to %s")
+	case st.State == tunnel.StateOpen && !wasOpen && shared:
+		u.announceShare(st, false)
 	case st.State == tunnel.StateOpen && !wasOpen:
 		u.announceOpen(st, "%s is public at %s — address copied", "%s is public at %s")
 	case st.State == tunnel.StateReconnecting && (!had || old.State != tunnel.StateReconnecting):
@@ -201,6 +242,9 @@ func (u *update) announce(old tunnel.Status, had bool, st tunnel.Status) {
 	case st.State == tunnel.StateFailed && (!had || old.State != tunnel.StateFailed):
 		u.alert("Could not share "+local+" through "+key, failReason(st))
 		u.probeKey(key)
+	}
+	if st.Misbehaving && (!had || !old.Misbehaving) {
+		u.alert(key+" is misbehaving", capitalize(misbehavingReason(st))+".")
 	}
 	if st.LocalError != "" && (!had || old.LocalError == "") {
 		u.alert("A visitor was turned away",
@@ -278,7 +322,7 @@ func (u *update) endOutages() {
 // announceOpen copies the address when the user wants it and says so;
 // copied and plain are formats taking the local and public addresses.
 func (u *update) announceOpen(st tunnel.Status, copied, plain string) {
-	local, addr := localAddr(st), st.PublicAddr()
+	local, addr := u.m.localName(st), st.PublicAddr()
 	if !u.m.Settings.CopyOnOpen {
 		u.notify("Tunnel open", fmt.Sprintf(plain, local, addr))
 		return
@@ -291,6 +335,12 @@ func (u *update) announceOpen(st tunnel.Status, copied, plain string) {
 
 func (u *update) copied(e Copied) {
 	switch {
+	case e.Copy.Open != nil && e.Copy.Open.Alert:
+		body := e.Copy.Open.Copied
+		if e.Err != nil {
+			body = e.Copy.Open.Plain + fmt.Sprintf(" (could not copy it: %v)", e.Err)
+		}
+		u.alert("Share open", body)
 	case e.Copy.Open != nil && e.Err == nil:
 		u.notify("Tunnel open", e.Copy.Open.Copied)
 	case e.Copy.Open != nil:

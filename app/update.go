@@ -33,6 +33,10 @@ func Update(m Model, e Event, now time.Time) (Model, []Effect) {
 		u.tunnelStarted(e)
 	case Copied:
 		u.copied(e)
+	case InspectorStarted:
+		u.inspectorStarted(e)
+	case Picked:
+		u.picked(e)
 	case AutostartChanged:
 		u.autostartChanged(e.On)
 	case Failed:
@@ -84,7 +88,7 @@ func (u *update) started(e Started) {
 	u.probeAll()
 	if u.m.Settings.StartFavoritesAtLaunch {
 		for _, f := range u.m.Settings.Favorites {
-			u.startFavorite(f)
+			u.startFavorite(f, false)
 		}
 	}
 }
@@ -112,6 +116,14 @@ func (u *update) clicked(in Intent) {
 		u.alert("Bore "+u.m.Version, "Share a local TCP port on a public server. Wire-compatible with bore.")
 	case IntentQuit:
 		u.do(Quit{})
+	case IntentToggleInspect:
+		u.toggleInspect(in.Tunnel, true)
+	case IntentOpenInspector:
+		u.openInspector(in.Tunnel)
+	case IntentToggleFavoriteInspect:
+		u.toggleFavoriteInspect(in.Favorite)
+	case IntentShareFolder, IntentShareFile:
+		u.shareClicked(in.Kind == IntentShareFolder)
 	}
 }
 
@@ -181,6 +193,12 @@ func (u *update) failed(e Failed) {
 		u.alert("Could not change Launch at login", e.Err.Error())
 	case Probe:
 		delete(u.m.Probing, f.Server.Key()) // no prober: not probed
+	case StartInspector:
+		u.inspectorFailed(f, e.Err)
+	case OpenURL:
+		u.openURLFailed(f, e.Err)
+	case Pick:
+		u.picked(Picked{Pick: f, Err: e.Err})
 	}
 }
 

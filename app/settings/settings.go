@@ -56,6 +56,8 @@ type Favorite struct {
 	LocalPort  uint16 `json:"local_port"`
 	Server     string `json:"server"`                // a Server.Key()
 	RemotePort uint16 `json:"remote_port,omitempty"` // 0 = any
+	// Inspect starts the favorite with its traffic inspector on.
+	Inspect bool `json:"inspect,omitempty"`
 }
 
 // Settings is everything the tray app remembers between runs.

@@ -283,7 +283,7 @@ func decodeParts(data []byte) (Settings, []string) {
 		case "servers":
 			st.Servers, dropped = decodeList[Server](raw, "server", dropped)
 		case "favorites":
-			st.Favorites, dropped = decodeList[Favorite](raw, "favorite", dropped)
+			st.Favorites, dropped = decodeList[Favorite](raw, "favorite", dropped, "inspect")
 		default:
 			one, _ := json.Marshal(map[string]json.RawMessage{k: raw})
 			if err := json.Unmarshal(one, &st); err != nil {
@@ -296,8 +296,11 @@ func decodeParts(data []byte) (Settings, []string) {
 
 // decodeList decodes a JSON list entry by entry; an entry that does not
 // decode is left out and named ("favorite 2 (local_port should be a
-// number)", counting from 1).
-func decodeList[T any](raw json.RawMessage, what string, dropped []string) ([]T, []string) {
+// number)", counting from 1). A mistyped optional field (an option that
+// has a safe default) costs only that field: the entry is kept without it
+// and the field is named ("favorite 2's inspect (should be true or
+// false)").
+func decodeList[T any](raw json.RawMessage, what string, dropped []string, optional ...string) ([]T, []string) {
 	var entries []json.RawMessage
 	if err := json.Unmarshal(raw, &entries); err != nil {
 		return nil, append(dropped, fmt.Sprintf("the %s list (it should be a list)", what))
@@ -305,13 +308,58 @@ func decodeList[T any](raw json.RawMessage, what string, dropped []string) ([]T,
 	var out []T
 	for i, e := range entries {
 		var v T
-		if err := json.Unmarshal(e, &v); err != nil {
+		err := json.Unmarshal(e, &v)
+		if err != nil && len(optional) > 0 {
+			var fixed json.RawMessage
+			var bad []string
+			if fixed, bad = withoutBadFields[T](e, optional); len(bad) > 0 {
+				var w T
+				if json.Unmarshal(fixed, &w) == nil {
+					v, err = w, nil
+					for _, b := range bad {
+						dropped = append(dropped, fmt.Sprintf("%s %d's %s", what, i+1, b))
+					}
+				}
+			}
+		}
+		if err != nil {
 			dropped = append(dropped, fmt.Sprintf("%s %d (%s)", what, i+1, typeProblem(err)))
 			continue
 		}
 		out = append(out, v)
 	}
 	return out, dropped
+}
+
+// withoutBadFields returns entry, a JSON object, without those of the
+// optional fields that do not decode into a T on their own, and names
+// them with what is wrong ("inspect (should be true or false)").
+func withoutBadFields[T any](entry json.RawMessage, optional []string) (json.RawMessage, []string) {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(entry, &fields) != nil {
+		return entry, nil
+	}
+	var bad []string
+	for _, name := range optional {
+		raw, ok := fields[name]
+		if !ok {
+			continue
+		}
+		one, _ := json.Marshal(map[string]json.RawMessage{name: raw})
+		var v T
+		if err := json.Unmarshal(one, &v); err != nil {
+			bad = append(bad, fmt.Sprintf("%s (%s)", name, strings.TrimPrefix(typeProblem(err), name+" ")))
+			delete(fields, name)
+		}
+	}
+	if len(bad) == 0 {
+		return entry, nil
+	}
+	out, err := json.Marshal(fields)
+	if err != nil {
+		return entry, nil
+	}
+	return out, bad
 }
 
 // typeProblem says what is wrong with a value, never quoting it.

@@ -143,6 +143,8 @@ func Main(ctx context.Context, opts Options) int {
 	if dir, err := os.UserCacheDir(); err == nil {
 		tmp = filepath.Join(dir, "bore")
 	}
+	eng := newEngine(tunnel.NewManager(), log)
+	dlg := desktop.NewDialogs()
 	cfg := app.Config{
 		Version:   opts.Version,
 		Settings:  s,
@@ -151,11 +153,14 @@ func Main(ctx context.Context, opts Options) int {
 		ConfigDir: filepath.Dir(path),
 		Ports:     scanner.Updates(),
 		Logger:    log,
-		Engine:    tunnel.NewManager(),
+		Engine:    eng,
+		Inspector: eng,
+		Picker:    picker{dlg},
+		Files:     fileServer{log: log},
 		Store:     store,
 		Clipboard: clipboard{},
 		Notifier:  notifier,
-		Dialogs:   dialogs{desktop.NewDialogs()},
+		Dialogs:   dialogs{dlg},
 		Opener:    opener{},
 		QR:        qrShower{dir: tmp, open: desktop.OpenPath},
 		Autostart: autostart,
