@@ -24,6 +24,7 @@ import (
 	"github.com/adrg/xdg"
 	"github.com/godbus/dbus/v5"
 
+	"github.com/boretray/bore/app/internal/desktoptest"
 	"github.com/boretray/bore/app/settings"
 	"github.com/boretray/bore/app/trayapp"
 )
@@ -53,7 +54,7 @@ func TestTrayShareAndInspect(t *testing.T) {
 	if testing.Verbose() {
 		t.Logf("tray process output:\n%s", out)
 	}
-	if err != nil && (!onlyKnownRaces(string(out)) || strings.Contains(string(out), "share_linux_test.go:")) {
+	if err != nil && !desktoptest.OnlyKnownRaces(string(out), "share_linux_test.go") {
 		t.Fatalf("the tray share end-to-end process failed: %v\n%s", err, out)
 	}
 }
@@ -75,8 +76,8 @@ func trayShareAndInspect(t *testing.T) {
 		t.Fatal(err)
 	}
 	xdg.Reload()
-	t.Setenv("DBUS_SESSION_BUS_ADDRESS", startSessionBus(t))
-	t.Setenv("DISPLAY", startXvfb(t))
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", desktoptest.SessionBus(t))
+	t.Setenv("DISPLAY", desktoptest.Xvfb(t))
 	t.Setenv("WAYLAND_DISPLAY", "")
 
 	// The folder to share: a file with random content, and a hidden one
@@ -106,7 +107,7 @@ func trayShareAndInspect(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	ctlPort := startBoreServer(ctx, t)
+	ctlPort := startBoreServer(t)
 	configPath := filepath.Join(home, "config", "bore", "config.json")
 	s := settings.Default()
 	srv := settings.Server{Host: "127.0.0.1", ControlPort: uint16(ctlPort)}
@@ -116,7 +117,7 @@ func trayShareAndInspect(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	panel := startPanel(t)
+	panel := desktoptest.StartPanel(t)
 	exited := make(chan int, 1)
 	go func() {
 		exited <- trayapp.Main(ctx, trayapp.Options{Version: "e2e", ConfigPath: configPath,
@@ -130,28 +131,28 @@ func trayShareAndInspect(t *testing.T) {
 			t.Error("trayapp.Main did not return after its context was cancelled")
 		}
 	}()
-	sender := panel.waitRegistered(t)
-	v, err := panel.conn.Object(sender, "/StatusNotifierItem").GetProperty("org.kde.StatusNotifierItem.Menu")
+	sender := panel.WaitRegistered(t)
+	v, err := panel.Conn.Object(sender, "/StatusNotifierItem").GetProperty("org.kde.StatusNotifierItem.Menu")
 	if err != nil {
 		t.Fatalf("reading the item's Menu property: %v", err)
 	}
-	menu := panel.conn.Object(sender, v.Value().(dbus.ObjectPath))
+	menu := panel.Conn.Object(sender, v.Value().(dbus.ObjectPath))
 
 	// Share a folder… → the picker → a share, its link copied and told.
-	shareItem := waitFor(t, "an enabled \"Share a folder…\"", func() (entry, bool) {
+	shareItem := desktoptest.WaitFor(t, "an enabled \"Share a folder…\"", func() (entry, bool) {
 		return find(getLayout(t, menu), func(e entry) bool { return e.label == "Share a folder…" && e.enabled })
 	})
 	click(t, menu, shareItem.id)
 	re := regexp.MustCompile(`Sharing Photos \(read-only\) at (http://127\.0\.0\.1:\d+/) — link copied`)
-	link := waitFor(t, "the share's notification", func() (string, bool) {
-		for _, n := range panel.notes() {
+	link := desktoptest.WaitFor(t, "the share's notification", func() (string, bool) {
+		for _, n := range panel.Notes() {
 			if m := re.FindStringSubmatch(n); m != nil {
 				return m[1], true
 			}
 		}
 		return "", false
 	})
-	if got := readClipboard(t); got != link {
+	if got := desktoptest.Clipboard(t); got != link {
 		t.Errorf("clipboard = %q, want %q", got, link)
 	}
 	if argv, err := os.ReadFile(asked); err != nil || !strings.Contains(string(argv), "--directory") {
@@ -178,7 +179,7 @@ func trayShareAndInspect(t *testing.T) {
 	}
 	child := func(label string) entry {
 		t.Helper()
-		return waitFor(t, "\""+label+"\" in the share's submenu", func() (entry, bool) {
+		return desktoptest.WaitFor(t, "\""+label+"\" in the share's submenu", func() (entry, bool) {
 			l, ok := line()
 			if !ok {
 				return entry{}, false
@@ -194,7 +195,7 @@ func trayShareAndInspect(t *testing.T) {
 
 	// The browser is given the inspector's page, on loopback, with its
 	// token; the page answers and lists a request made through the tunnel.
-	page := waitFor(t, "the browser to be given the inspector's page", func() (string, bool) {
+	page := desktoptest.WaitFor(t, "the browser to be given the inspector's page", func() (string, bool) {
 		b, err := os.ReadFile(opened)
 		if err != nil {
 			return "", false
@@ -219,7 +220,7 @@ func trayShareAndInspect(t *testing.T) {
 			t.Logf("the inspector's items: %s", items)
 		}
 	}()
-	waitFor(t, "the inspector to list the request", func() (bool, bool) {
+	desktoptest.WaitFor(t, "the inspector to list the request", func() (bool, bool) {
 		_, items = client.get("http://" + pu.Host + "/api/items")
 		return true, strings.Contains(items, "seen-by=inspector")
 	})
@@ -227,14 +228,14 @@ func trayShareAndInspect(t *testing.T) {
 		t.Error("Inspect traffic is not checked while the inspector runs")
 	}
 	click(t, menu, child("Open inspector").id)
-	waitFor(t, "Open inspector to open the page again", func() (bool, bool) {
+	desktoptest.WaitFor(t, "Open inspector to open the page again", func() (bool, bool) {
 		b, _ := os.ReadFile(opened)
 		return true, strings.Count(string(b), page+"\n") == 2
 	})
 
 	// Stop ends the share: the public port and the inspector's page close.
 	click(t, menu, child("Stop").id)
-	waitFor(t, "the share's public port and the inspector's page to close", func() (bool, bool) {
+	desktoptest.WaitFor(t, "the share's public port and the inspector's page to close", func() (bool, bool) {
 		for _, addr := range []string{public, pu.Host} {
 			if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 				c.Close()
@@ -243,7 +244,7 @@ func trayShareAndInspect(t *testing.T) {
 		}
 		return true, true
 	})
-	waitFor(t, "the share's line to go", func() (bool, bool) {
+	desktoptest.WaitFor(t, "the share's line to go", func() (bool, bool) {
 		_, ok := line()
 		return true, !ok
 	})
