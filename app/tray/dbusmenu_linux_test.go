@@ -51,7 +51,7 @@ const maxTunnels = 12
 // must log no warnings.
 func TestDbusmenuClientSession(t *testing.T) {
 	if os.Getenv(dbusmenuChildEnv) != "" {
-		dbusmenuSession(t)
+		desktoptest.RunChild(t, dbusmenuSession)
 		return
 	}
 	need := func(what, install string, ok bool) {
@@ -76,7 +76,7 @@ func TestDbusmenuClientSession(t *testing.T) {
 	if testing.Verbose() {
 		t.Logf("tray process output:\n%s", out)
 	}
-	if err != nil && !desktoptest.OnlyKnownRaces(string(out), "dbusmenu_linux_test.go") {
+	if err != nil && !desktoptest.OnlyKnownRaces(string(out)) {
 		t.Fatalf("the libdbusmenu session failed: %v\n%s", err, out)
 	}
 }

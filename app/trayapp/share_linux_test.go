@@ -37,7 +37,7 @@ const shareChildEnv = "BORE_TRAY_SHARE_E2E_CHILD"
 // the same reason as TestTrayEndToEnd: one systray per process.
 func TestTrayShareAndInspect(t *testing.T) {
 	if os.Getenv(shareChildEnv) != "" {
-		trayShareAndInspect(t)
+		desktoptest.RunChild(t, trayShareAndInspect)
 		return
 	}
 	for _, tool := range []string{"dbus-daemon", "Xvfb", "xclip"} {
@@ -54,7 +54,7 @@ func TestTrayShareAndInspect(t *testing.T) {
 	if testing.Verbose() {
 		t.Logf("tray process output:\n%s", out)
 	}
-	if err != nil && !desktoptest.OnlyKnownRaces(string(out), "share_linux_test.go") {
+	if err != nil && !desktoptest.OnlyKnownRaces(string(out)) {
 		t.Fatalf("the tray share end-to-end process failed: %v\n%s", err, out)
 	}
 }

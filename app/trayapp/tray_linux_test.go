@@ -36,7 +36,7 @@ const childEnv = "BORE_TRAY_E2E_CHILD"
 // the test correct under -count=N and away from any other test.
 func TestTrayEndToEnd(t *testing.T) {
 	if os.Getenv(childEnv) != "" {
-		trayEndToEnd(t)
+		desktoptest.RunChild(t, trayEndToEnd)
 		return
 	}
 	for _, tool := range []string{"dbus-daemon", "Xvfb", "xclip"} {
@@ -53,7 +53,7 @@ func TestTrayEndToEnd(t *testing.T) {
 	if testing.Verbose() {
 		t.Logf("tray process output:\n%s", out)
 	}
-	if err != nil && !desktoptest.OnlyKnownRaces(string(out), "tray_linux_test.go") {
+	if err != nil && !desktoptest.OnlyKnownRaces(string(out)) {
 		t.Fatalf("the tray end-to-end process failed: %v\n%s", err, out)
 	}
 	for _, line := range []string{"bore: no system tray host on the session bus yet", "bore: a system tray host started"} {
