@@ -51,7 +51,7 @@ const maxTunnels = 12
 // must log no warnings.
 func TestDbusmenuClientSession(t *testing.T) {
 	if os.Getenv(dbusmenuChildEnv) != "" {
-		desktoptest.RunChild(t, dbusmenuSession)
+		dbusmenuSession(t)
 		return
 	}
 	need := func(what, install string, ok bool) {
@@ -263,7 +263,7 @@ func (c *dbusmenuClient) check(t *testing.T, step int, what string, v app.View) 
 	if w := c.stderrText(); w != "" {
 		t.Fatalf("step %d (%s): libdbusmenu warned:\n%s", step, what, w)
 	}
-	t.Logf("%s step %d: %s: libdbusmenu's menu is right", time.Now().Format("15:04:05.000"), step, what)
+	desktoptest.Logf("step %d: %s: libdbusmenu's menu is right", step, what)
 }
 
 func (c *dbusmenuClient) stderrText() string {
@@ -298,7 +298,7 @@ func newScript(t *testing.T) *script {
 	if s := os.Getenv("BORE_DBUSMENU_SEED"); s != "" {
 		seed, _ = strconv.ParseUint(s, 10, 64)
 	}
-	t.Logf("session seed %d (set BORE_DBUSMENU_SEED to replay)", seed)
+	desktoptest.Logf("session seed %d (set BORE_DBUSMENU_SEED to replay)", seed)
 	st := settings.Default()
 	// Two servers and a favorite: the first menu already has submenus
 	// two levels down (Server ▸ Remove ▸, Favorites ▸ Remove ▸).

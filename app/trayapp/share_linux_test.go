@@ -37,7 +37,7 @@ const shareChildEnv = "BORE_TRAY_SHARE_E2E_CHILD"
 // the same reason as TestTrayEndToEnd: one systray per process.
 func TestTrayShareAndInspect(t *testing.T) {
 	if os.Getenv(shareChildEnv) != "" {
-		desktoptest.RunChild(t, trayShareAndInspect)
+		trayShareAndInspect(t)
 		return
 	}
 	for _, tool := range []string{"dbus-daemon", "Xvfb", "xclip"} {
@@ -217,7 +217,7 @@ func trayShareAndInspect(t *testing.T) {
 	var items string
 	defer func() {
 		if t.Failed() {
-			t.Logf("the inspector's items: %s", items)
+			desktoptest.Logf("the inspector's items: %s", items)
 		}
 	}()
 	desktoptest.WaitFor(t, "the inspector to list the request", func() (bool, bool) {

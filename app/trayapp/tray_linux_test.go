@@ -36,7 +36,7 @@ const childEnv = "BORE_TRAY_E2E_CHILD"
 // the test correct under -count=N and away from any other test.
 func TestTrayEndToEnd(t *testing.T) {
 	if os.Getenv(childEnv) != "" {
-		desktoptest.RunChild(t, trayEndToEnd)
+		trayEndToEnd(t)
 		return
 	}
 	for _, tool := range []string{"dbus-daemon", "Xvfb", "xclip"} {
