@@ -108,7 +108,7 @@ const regrowDelay = recheckDelay + 300*time.Millisecond
 const lateRegrowDelay = 2 * time.Second
 
 // maxRegrows is how many times regrow draws a new submenu's children.
-const maxRegrows = 1
+const maxRegrows = 2
 
 // initialSpares is how many hidden spare items stand before each top-level
 // separator after the first draw; each full rebuild doubles it.
