@@ -106,6 +106,12 @@ type ServerStats struct {
 	// Refused counts refused work by reason; a reason that never happened
 	// may be missing.
 	Refused map[Refusal]int64
+	// Unused counts connections their client closed before sending a
+	// first frame (after the challenge, with a secret): ready accept
+	// connections that a client retired without a visitor for them. They
+	// are not refusals. Without a secret, a connection that connects and
+	// closes without a byte, such as a port check, counts here too.
+	Unused int64
 }
 
 // Server hands out public ports to bore clients and forwards visitors.
@@ -123,6 +129,7 @@ type Server struct {
 
 	tunnels atomic.Int64
 	nPend   atomic.Int64
+	unused  atomic.Int64 // closed by the client before a first frame
 	traffic counters
 	refused sync.Map // Refusal -> *atomic.Int64
 	warns   logLimiter
@@ -259,6 +266,7 @@ func (s *Server) Stats() ServerStats {
 		BytesIn:  s.traffic.bytesIn.Load(),
 		BytesOut: s.traffic.bytesOut.Load(),
 		Refused:  map[Refusal]int64{},
+		Unused:   s.unused.Load(),
 	}
 	s.refused.Range(func(k, v any) bool {
 		st.Refused[k.(Refusal)] = v.(*atomic.Int64).Load()
@@ -360,6 +368,13 @@ func (s *Server) handleConn(ctx context.Context, conn net.Conn) {
 	}
 	conn.SetReadDeadline(time.Now().Add(wait))
 	msg, err := fr.readClient()
+	if errors.Is(err, io.EOF) {
+		// Closed cleanly without a byte: most likely a ready accept
+		// connection its client retired unused. Nothing was refused.
+		s.unused.Add(1)
+		conn.Close()
+		return
+	}
 	if err != nil {
 		// After the handshake, or with no secret, bore answers protocol
 		// errors with silence.
