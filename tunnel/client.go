@@ -626,8 +626,10 @@ func (t *Tunnel) visit(ctx context.Context, s *session, w *warmConn, id uuid.UUI
 	local, lerr := t.localDialer.DialContext(lctx, "tcp", t.localAddr)
 	cancel()
 	if lerr != nil {
-		remote.Close()
+		// Recorded before the visitor sees its connection close, so that
+		// a visitor after it never finds the report still to come.
 		t.localFailed(lerr)
+		remote.Close()
 		return
 	}
 	t.localOK()
