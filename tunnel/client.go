@@ -521,8 +521,13 @@ func (t *Tunnel) serve(ctx context.Context, s *session, visitors *sync.WaitGroup
 	defer s.conn.Close()
 	setUserTimeout(s.conn, t.heartbeatTimeout)
 	for {
-		s.conn.SetReadDeadline(time.Now().Add(t.heartbeatTimeout))
-		quickAck(s.conn)
+		if !s.fr.complete() {
+			// Only a read that waits needs the deadline and the quick
+			// ACK: the heartbeat behind each Connection frame is
+			// usually buffered already, and costs no system call.
+			s.conn.SetReadDeadline(time.Now().Add(t.heartbeatTimeout))
+			quickAck(s.conn)
+		}
 		msg, err := s.fr.readServer()
 		if err != nil {
 			switch {
@@ -649,13 +654,18 @@ func (t *Tunnel) visit(ctx context.Context, s *session, w *warmConn, id uuid.UUI
 			return
 		}
 	}
-	t.log.Debug("new connection", "id", id)
+	debug := t.log.Enabled(ctx, slog.LevelDebug)
+	if debug {
+		t.log.Debug("new connection", "id", id)
+	}
 	// The connection counts as open from here instead of as a setup.
 	t.open.Add(1)
 	done()
 	join(remote, local, &t.counters)
 	t.open.Add(-1)
-	t.log.Debug("connection exited", "id", id)
+	if debug {
+		t.log.Debug("connection exited", "id", id)
+	}
 }
 
 // localFailed records that the local service could not be reached. It is

@@ -532,6 +532,12 @@ func (f *frameReader) next() ([]byte, error) {
 	}
 }
 
+// complete reports whether next can return without reading: a whole
+// frame, or the end of the stream, is buffered.
+func (f *frameReader) complete() bool {
+	return f.eof || bytes.IndexByte(f.buf[f.start:f.end], 0) >= 0
+}
+
 // buffered returns the bytes read past the last frame.
 func (f *frameReader) buffered() []byte {
 	return f.buf[f.start:f.end]
