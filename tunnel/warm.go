@@ -349,7 +349,7 @@ func (p *warmPool) fill(now time.Time) (retry time.Time) {
 	for ; have < target; have++ {
 		p.opening++
 		p.wg.Add(1)
-		go p.open()
+		p.t.work.do(p.open)
 	}
 	return time.Time{}
 }

@@ -186,3 +186,44 @@ func TestRetiredReadyConnsNotRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestWorkers: tasks run on a waiting worker when there is one and on a
+// new one otherwise; idle workers end after their idle time, and all of
+// them when the context ends.
+func TestWorkers(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	w := &workers{ctx: ctx, wg: &wg, tasks: make(chan func()), idle: time.Hour}
+	var ran atomic.Int64
+	for i := range 50 {
+		done := make(chan struct{})
+		w.do(func() { ran.Add(1); close(done) })
+		<-done
+		waitFor(t, "a waiting worker", 10*time.Second, func() bool { return w.waiting.Load() == 1 })
+		if n := w.started.Load(); n != 1 {
+			t.Fatalf("task %d: %d workers started, want one reused", i, n)
+		}
+	}
+	// Two at once need two workers.
+	block := make(chan struct{})
+	w.do(func() { <-block })
+	w.do(func() { <-block })
+	if n := w.started.Load(); n != 2 {
+		t.Errorf("%d workers started for two tasks at once, want 2", n)
+	}
+	close(block)
+	waitFor(t, "two waiting workers", 10*time.Second, func() bool { return w.waiting.Load() == 2 })
+	cancel()
+	wg.Wait()
+	if ran.Load() != 50 {
+		t.Errorf("%d tasks ran, want 50", ran.Load())
+	}
+
+	// Idle workers end by themselves.
+	var wg2 sync.WaitGroup
+	w2 := &workers{ctx: context.Background(), wg: &wg2, tasks: make(chan func()), idle: 10 * time.Millisecond}
+	w2.do(func() {})
+	w2.do(func() {})
+	wg2.Wait()
+}
