@@ -226,6 +226,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	var wg sync.WaitGroup
 	defer s.closePending()
 	defer wg.Wait()
+	work := &workers{ctx: ctx, wg: &wg, tasks: make(chan func())}
 	var backoff time.Duration
 	for {
 		conn, err := ln.Accept()
@@ -248,11 +249,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			return fmt.Errorf("accept on control port: %w", err)
 		}
 		backoff = 0
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.handleConn(ctx, conn)
-		}()
+		// On a worker: a connection's goroutine grows its stack through
+		// the handshake and the copy loop (see workers).
+		work.do(func() { s.handleConn(ctx, conn) })
 	}
 }
 
