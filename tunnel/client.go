@@ -118,6 +118,7 @@ type Tunnel struct {
 	warmHits  atomic.Int64 // visitors accepted on a ready connection
 	refusals  logLimiter
 	pool      atomic.Pointer[warmPool] // the current session's, for tests
+	work      *workers                 // runs visitors and ready-connection opens
 
 	// Timers, replaceable by tests in this package.
 	heartbeatTimeout time.Duration
@@ -276,6 +277,7 @@ func (t *Tunnel) Run(ctx context.Context) error {
 	var visitors sync.WaitGroup
 	defer visitors.Wait()
 	defer cancel()
+	t.work = &workers{ctx: ctx, wg: &visitors, tasks: make(chan func())}
 
 	bo := &backoff.ExponentialBackOff{
 		InitialInterval:     t.backoffInitial,
@@ -521,8 +523,13 @@ func (t *Tunnel) serve(ctx context.Context, s *session, visitors *sync.WaitGroup
 	defer s.conn.Close()
 	setUserTimeout(s.conn, t.heartbeatTimeout)
 	for {
-		s.conn.SetReadDeadline(time.Now().Add(t.heartbeatTimeout))
-		quickAck(s.conn)
+		if !s.fr.complete() {
+			// Only a read that waits needs the deadline and the quick
+			// ACK: the heartbeat behind each Connection frame is
+			// usually buffered already, and costs no system call.
+			s.conn.SetReadDeadline(time.Now().Add(t.heartbeatTimeout))
+			quickAck(s.conn)
+		}
 		msg, err := s.fr.readServer()
 		if err != nil {
 			switch {
@@ -550,11 +557,7 @@ func (t *Tunnel) serve(ctx context.Context, s *session, visitors *sync.WaitGroup
 				w.conn.Close()
 				w = nil
 			}
-			visitors.Add(1)
-			go func() {
-				defer visitors.Done()
-				t.visit(ctx, s, w, msg.ID)
-			}()
+			t.work.do(func() { t.visit(ctx, s, w, msg.ID) })
 		case ServerErr:
 			t.log.Error("server error", "err", msg.Text)
 		case ServerHello:
@@ -650,13 +653,18 @@ func (t *Tunnel) visit(ctx context.Context, s *session, w *warmConn, id uuid.UUI
 			return
 		}
 	}
-	t.log.Debug("new connection", "id", id)
+	debug := t.log.Enabled(ctx, slog.LevelDebug)
+	if debug {
+		t.log.Debug("new connection", "id", id)
+	}
 	// The connection counts as open from here instead of as a setup.
 	t.open.Add(1)
 	done()
 	join(remote, local, &t.counters)
 	t.open.Add(-1)
-	t.log.Debug("connection exited", "id", id)
+	if debug {
+		t.log.Debug("connection exited", "id", id)
+	}
 }
 
 // localFailed records that the local service could not be reached. It is
@@ -696,3 +704,60 @@ func unwrapOp(err error) error {
 }
 
 var errManagerClosed = errors.New("tunnel manager is closed")
+
+// workerIdle is how long a worker waits for another task before it ends.
+const workerIdle = 2 * time.Second
+
+// workers runs a tunnel's visitors and ready-connection opens on
+// goroutines that serve one task after another. A new goroutine starts
+// with a small stack, and a visitor's setup (the dials, the copy loop)
+// grows it several times, copying it each time: in a stream of setups
+// that copying cost the client more instructions than any other part of
+// the setup. A worker keeps its grown stack for its next task, and ends
+// after workerIdle without one, or when ctx ends.
+type workers struct {
+	ctx   context.Context
+	wg    *sync.WaitGroup // counts the workers
+	tasks chan func()     // unbuffered: a send succeeds only to a waiting worker
+	idle  time.Duration   // workerIdle unless a test says otherwise
+	// started and waiting count workers started and workers waiting for
+	// a task, for tests.
+	started, waiting atomic.Int64
+}
+
+// do runs f on a waiting worker, or on a new one.
+func (w *workers) do(f func()) {
+	if w == nil {
+		go f()
+		return
+	}
+	select {
+	case w.tasks <- f:
+	default:
+		w.wg.Add(1)
+		w.started.Add(1)
+		go w.work(f)
+	}
+}
+
+func (w *workers) work(f func()) {
+	defer w.wg.Done()
+	wait := cmp.Or(w.idle, workerIdle)
+	idle := time.NewTimer(wait)
+	defer idle.Stop()
+	for {
+		f()
+		f = nil
+		idle.Reset(wait)
+		w.waiting.Add(1)
+		select {
+		case f = <-w.tasks:
+		case <-idle.C:
+		case <-w.ctx.Done():
+		}
+		w.waiting.Add(-1)
+		if f == nil {
+			return
+		}
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // fuzzSeeds returns every captured client and server stream and frame, and
@@ -276,4 +278,37 @@ func freePort(tb testing.TB) uint16 {
 	defer ln.Close()
 	p, _ := strconv.Atoi(strings.TrimPrefix(ln.Addr().String(), "127.0.0.1:"))
 	return uint16(p)
+}
+
+// FuzzFastDecode: the decoders' fast paths for the frames every visitor
+// costs agree with the general parser: whatever a fast path accepts, the
+// general parser accepts as the same message.
+func FuzzFastDecode(f *testing.F) {
+	client, server := fuzzSeeds(f)
+	id := uuid.MustParse("6ba7b810-9dad-11d1-80b4-00c04fd430c8")
+	for _, s := range append(client, server...) {
+		f.Add(bytes.TrimSuffix(s, []byte{0}))
+	}
+	for _, s := range []string{
+		`{"Accept":"` + id.String() + `"}`, `{"Connection":"` + strings.ToUpper(id.String()) + `"}`,
+		`{"Challenge":"` + id.String() + `"}`, `{"Authenticate":"` + strings.Repeat("ab", 32) + `"}`,
+		`"Heartbeat"`, `{"Accept":"6ba7b810-9dad-11d1-80b4-00c04fd430cg"}`, `{"Accept":"6ba7b8109-dad-11d1-80b4-00c04fd430c8"}`,
+		`{"Authenticate":"a\\b"}`, `{"Authenticate":""}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if m, ok := fastClient(in); ok {
+			var g ClientMessage
+			if err := g.unmarshalGeneral(in); err != nil || g != m {
+				t.Fatalf("%q: fast path gives %+v, general parser %+v, %v", in, m, g, err)
+			}
+		}
+		if m, ok := fastServer(in); ok {
+			var g ServerMessage
+			if err := g.unmarshalGeneral(in); err != nil || g != m {
+				t.Fatalf("%q: fast path gives %+v, general parser %+v, %v", in, m, g, err)
+			}
+		}
+	})
 }

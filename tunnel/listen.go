@@ -17,7 +17,7 @@ func Listen(ctx context.Context, addr string) (net.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	return new(net.ListenConfig).Listen(ctx, listenNetwork(host), addr)
+	return listenConfig().Listen(ctx, listenNetwork(host), addr)
 }
 
 // listenNetwork picks the network for Listen on host.

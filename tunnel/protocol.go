@@ -106,42 +106,93 @@ type ServerMessage struct {
 
 // MarshalJSON encodes m as serde does: {"Variant":value}.
 func (m ClientMessage) MarshalJSON() ([]byte, error) {
+	if m.Kind < ClientAuthenticate || m.Kind > ClientAccept {
+		return nil, fmt.Errorf("unknown client message kind %d", m.Kind)
+	}
+	return m.appendJSON(nil), nil
+}
+
+// appendJSON appends m's JSON to b. m.Kind must be valid.
+func (m ClientMessage) appendJSON(b []byte) []byte {
 	switch m.Kind {
 	case ClientAuthenticate:
-		return tagged("Authenticate", jsonString(m.Answer)), nil
+		b = append(b, `{"Authenticate":`...)
+		b = appendJSONString(b, m.Answer)
 	case ClientHello:
-		return tagged("Hello", []byte(strconv.Itoa(int(m.Port)))), nil
+		b = append(b, `{"Hello":`...)
+		b = strconv.AppendUint(b, uint64(m.Port), 10)
 	case ClientAccept:
-		return tagged("Accept", []byte(`"`+m.ID.String()+`"`)), nil
+		b = append(b, `{"Accept":`...)
+		b = appendUUIDString(b, m.ID)
 	}
-	return nil, fmt.Errorf("unknown client message kind %d", m.Kind)
+	return append(b, '}')
 }
 
 // MarshalJSON encodes m as serde does: {"Variant":value}, and the unit
 // variant Heartbeat as the bare string "Heartbeat".
 func (m ServerMessage) MarshalJSON() ([]byte, error) {
-	switch m.Kind {
-	case ServerChallenge:
-		return tagged("Challenge", []byte(`"`+m.ID.String()+`"`)), nil
-	case ServerHello:
-		return tagged("Hello", []byte(strconv.Itoa(int(m.Port)))), nil
-	case ServerHeartbeat:
-		return []byte(`"Heartbeat"`), nil
-	case ServerConnection:
-		return tagged("Connection", []byte(`"`+m.ID.String()+`"`)), nil
-	case ServerErr:
-		return tagged("Error", jsonString(m.Text)), nil
+	if m.Kind < ServerChallenge || m.Kind > ServerErr {
+		return nil, fmt.Errorf("unknown server message kind %d", m.Kind)
 	}
-	return nil, fmt.Errorf("unknown server message kind %d", m.Kind)
+	return m.appendJSON(nil), nil
 }
 
-func tagged(tag string, value []byte) []byte {
-	b := make([]byte, 0, len(tag)+len(value)+5)
-	b = append(b, `{"`...)
-	b = append(b, tag...)
-	b = append(b, `":`...)
-	b = append(b, value...)
+// appendJSON appends m's JSON to b. m.Kind must be valid.
+func (m ServerMessage) appendJSON(b []byte) []byte {
+	switch m.Kind {
+	case ServerChallenge:
+		b = append(b, `{"Challenge":`...)
+		b = appendUUIDString(b, m.ID)
+	case ServerHello:
+		b = append(b, `{"Hello":`...)
+		b = strconv.AppendUint(b, uint64(m.Port), 10)
+	case ServerHeartbeat:
+		return append(b, `"Heartbeat"`...)
+	case ServerConnection:
+		b = append(b, `{"Connection":`...)
+		b = appendUUIDString(b, m.ID)
+	case ServerErr:
+		b = append(b, `{"Error":`...)
+		b = appendJSONString(b, m.Text)
+	}
 	return append(b, '}')
+}
+
+// appendUUIDString appends id as a JSON string, hyphenated lowercase hex,
+// as the uuid crate writes it.
+func appendUUIDString(b []byte, id uuid.UUID) []byte {
+	const digits = "0123456789abcdef"
+	b = append(b, '"')
+	for i, c := range id {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b = append(b, '-')
+		}
+		b = append(b, digits[c>>4], digits[c&15])
+	}
+	return append(b, '"')
+}
+
+// appendJSONString appends s as a JSON string without HTML escaping, as
+// serde_json writes it. Printable ASCII without quotes or backslashes, as
+// in every string the protocol sends, is copied as it is.
+func appendJSONString(b []byte, s string) []byte {
+	if !plainASCII(s) {
+		return append(b, jsonString(s)...)
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// plainASCII reports whether s is printable ASCII without '"' or '\\':
+// the bytes JSON needs no escape for and that mean themselves.
+func plainASCII[T string | []byte](s T) bool {
+	for i := range len(s) {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // jsonString encodes s as a JSON string without HTML escaping, as
@@ -154,9 +205,85 @@ func jsonString(s string) []byte {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
 
+// Frames as every implementation writes them: no whitespace, a UUID
+// hyphenated. Decoding checks for these first and leaves anything else to
+// the general parser, which accepts the same frames with the same result.
+const (
+	acceptPrefix     = `{"Accept":"`
+	connectionPrefix = `{"Connection":"`
+	challengePrefix  = `{"Challenge":"`
+	authPrefix       = `{"Authenticate":"`
+	heartbeatFrame   = `"Heartbeat"`
+)
+
+// fastUUID decodes data when it is prefix, a hyphenated UUID and `"}`.
+func fastUUID(data []byte, prefix string) (uuid.UUID, bool) {
+	if len(data) != len(prefix)+36+2 || string(data[:len(prefix)]) != prefix || string(data[len(data)-2:]) != `"}` {
+		return uuid.UUID{}, false
+	}
+	return parseHyphenated(data[len(prefix) : len(prefix)+36])
+}
+
+// parseHyphenated decodes a 36-byte hyphenated UUID of either case.
+func parseHyphenated(s []byte) (uuid.UUID, bool) {
+	var id uuid.UUID
+	if s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return id, false
+	}
+	j := 0
+	for i := 0; i < 36; i += 2 {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			i--
+			continue
+		}
+		hi, ok1 := fromHex(s[i])
+		lo, ok2 := fromHex(s[i+1])
+		if !ok1 || !ok2 {
+			return uuid.UUID{}, false
+		}
+		id[j] = hi<<4 | lo
+		j++
+	}
+	return id, true
+}
+
+func fromHex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
 // UnmarshalJSON decodes a client message, accepting what serde accepts and
 // refusing what it refuses.
 func (m *ClientMessage) UnmarshalJSON(data []byte) error {
+	if fm, ok := fastClient(data); ok {
+		*m = fm
+		return nil
+	}
+	return m.unmarshalGeneral(data)
+}
+
+// fastClient decodes the client frames of every visitor, as clients write
+// them; ok is false for anything else.
+func fastClient(data []byte) (m ClientMessage, ok bool) {
+	if id, ok := fastUUID(data, acceptPrefix); ok {
+		return ClientMessage{Kind: ClientAccept, ID: id}, true
+	}
+	if n := len(data); n > len(authPrefix)+2 && string(data[:len(authPrefix)]) == authPrefix &&
+		string(data[n-2:]) == `"}` && plainASCII(data[len(authPrefix):n-2]) {
+		return ClientMessage{Kind: ClientAuthenticate, Answer: string(data[len(authPrefix) : n-2])}, true
+	}
+	return ClientMessage{}, false
+}
+
+// unmarshalGeneral is UnmarshalJSON for any spelling serde accepts.
+func (m *ClientMessage) unmarshalGeneral(data []byte) error {
 	tag, value, err := splitTagged(data)
 	if err != nil {
 		return err
@@ -188,6 +315,30 @@ func (m *ClientMessage) UnmarshalJSON(data []byte) error {
 // UnmarshalJSON decodes a server message, accepting what serde accepts and
 // refusing what it refuses.
 func (m *ServerMessage) UnmarshalJSON(data []byte) error {
+	if fm, ok := fastServer(data); ok {
+		*m = fm
+		return nil
+	}
+	return m.unmarshalGeneral(data)
+}
+
+// fastServer decodes the server frames of every visitor and heartbeat, as
+// servers write them; ok is false for anything else.
+func fastServer(data []byte) (m ServerMessage, ok bool) {
+	if string(data) == heartbeatFrame {
+		return ServerMessage{Kind: ServerHeartbeat}, true
+	}
+	if id, ok := fastUUID(data, connectionPrefix); ok {
+		return ServerMessage{Kind: ServerConnection, ID: id}, true
+	}
+	if id, ok := fastUUID(data, challengePrefix); ok {
+		return ServerMessage{Kind: ServerChallenge, ID: id}, true
+	}
+	return ServerMessage{}, false
+}
+
+// unmarshalGeneral is UnmarshalJSON for any spelling serde accepts.
+func (m *ServerMessage) unmarshalGeneral(data []byte) error {
 	data = bytes.Trim(data, jsonSpace)
 	if len(data) > 0 && data[0] == '"' {
 		var s string
@@ -298,11 +449,33 @@ const jsonSpace = " \t\r\n"
 
 // encodeFrame returns m's JSON followed by the NUL delimiter.
 func encodeFrame(m json.Marshaler) []byte {
+	switch m := m.(type) {
+	case ClientMessage:
+		return appendClientFrame(nil, m)
+	case ServerMessage:
+		return appendServerFrame(nil, m)
+	}
 	b, err := m.MarshalJSON()
 	if err != nil {
-		panic(err) // only for a Kind outside the enum: a programming error
+		panic(err)
 	}
 	return append(b, 0)
+}
+
+// appendClientFrame appends m's frame, its JSON and the NUL, to b.
+func appendClientFrame(b []byte, m ClientMessage) []byte {
+	if m.Kind < ClientAuthenticate || m.Kind > ClientAccept {
+		panic(fmt.Sprintf("unknown client message kind %d", m.Kind)) // a programming error
+	}
+	return append(m.appendJSON(b), 0)
+}
+
+// appendServerFrame appends m's frame, its JSON and the NUL, to b.
+func appendServerFrame(b []byte, m ServerMessage) []byte {
+	if m.Kind < ServerChallenge || m.Kind > ServerErr {
+		panic(fmt.Sprintf("unknown server message kind %d", m.Kind)) // a programming error
+	}
+	return append(m.appendJSON(b), 0)
 }
 
 // frameReader reads NUL-delimited frames from a stream. It buffers at most
@@ -357,6 +530,12 @@ func (f *frameReader) next() ([]byte, error) {
 			return nil, err
 		}
 	}
+}
+
+// complete reports whether next can return without reading: a whole
+// frame, or the end of the stream, is buffered.
+func (f *frameReader) complete() bool {
+	return f.eof || bytes.IndexByte(f.buf[f.start:f.end], 0) >= 0
 }
 
 // buffered returns the bytes read past the last frame.

@@ -106,6 +106,12 @@ type ServerStats struct {
 	// Refused counts refused work by reason; a reason that never happened
 	// may be missing.
 	Refused map[Refusal]int64
+	// Unused counts connections their client closed before sending a
+	// first frame (after the challenge, with a secret): ready accept
+	// connections that a client retired without a visitor for them. They
+	// are not refusals. Without a secret, a connection that connects and
+	// closes without a byte, such as a port check, counts here too.
+	Unused int64
 }
 
 // Server hands out public ports to bore clients and forwards visitors.
@@ -123,6 +129,7 @@ type Server struct {
 
 	tunnels atomic.Int64
 	nPend   atomic.Int64
+	unused  atomic.Int64 // closed by the client before a first frame
 	traffic counters
 	refused sync.Map // Refusal -> *atomic.Int64
 	warns   logLimiter
@@ -219,6 +226,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	var wg sync.WaitGroup
 	defer s.closePending()
 	defer wg.Wait()
+	work := &workers{ctx: ctx, wg: &wg, tasks: make(chan func())}
 	var backoff time.Duration
 	for {
 		conn, err := ln.Accept()
@@ -241,11 +249,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			return fmt.Errorf("accept on control port: %w", err)
 		}
 		backoff = 0
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.handleConn(ctx, conn)
-		}()
+		// On a worker: a connection's goroutine grows its stack through
+		// the handshake and the copy loop (see workers).
+		work.do(func() { s.handleConn(ctx, conn) })
 	}
 }
 
@@ -259,6 +265,7 @@ func (s *Server) Stats() ServerStats {
 		BytesIn:  s.traffic.bytesIn.Load(),
 		BytesOut: s.traffic.bytesOut.Load(),
 		Refused:  map[Refusal]int64{},
+		Unused:   s.unused.Load(),
 	}
 	s.refused.Range(func(k, v any) bool {
 		st.Refused[k.(Refusal)] = v.(*atomic.Int64).Load()
@@ -283,7 +290,7 @@ const refusalLogInterval = time.Second
 // for each reason, so that a flood of connections does not also flood the
 // log. The line says how many were left out since the last one; Stats and
 // the metrics still count every refusal.
-func (s *Server) warnRefusal(log *slog.Logger, reason Refusal, msg string, args ...any) {
+func (s *Server) warnRefusal(log *connLog, reason Refusal, msg string, args ...any) {
 	ok, skipped := s.warns.allow(string(reason), time.Now())
 	if !ok {
 		return
@@ -291,7 +298,32 @@ func (s *Server) warnRefusal(log *slog.Logger, reason Refusal, msg string, args 
 	if skipped > 0 {
 		args = append(args, "skipped_since_last", skipped)
 	}
-	log.Warn(msg, args...)
+	log.get().Warn(msg, args...)
+}
+
+// connLog is a connection's logger, with the connection's address. It is
+// made when the first line is logged: most connections log none.
+type connLog struct {
+	base *slog.Logger
+	conn net.Conn
+	l    *slog.Logger
+}
+
+func (c *connLog) get() *slog.Logger {
+	if c.l == nil {
+		c.l = c.base.With("addr", c.conn.RemoteAddr().String())
+	}
+	return c.l
+}
+
+// debug reports whether debug lines are logged, so that callers build
+// their arguments only then.
+func (c *connLog) debug() bool {
+	l := c.l
+	if l == nil {
+		l = c.base
+	}
+	return l.Enabled(context.Background(), slog.LevelDebug)
 }
 
 // logLimiter lets one event per key through each refusalLogInterval and
@@ -324,7 +356,7 @@ func (l *logLimiter) allow(key string, now time.Time) (bool, int) {
 func (s *Server) handleConn(ctx context.Context, conn net.Conn) {
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	log := s.log.With("addr", conn.RemoteAddr().String())
+	log := &connLog{base: s.log, conn: conn}
 
 	select {
 	case s.handshakes <- struct{}{}:
@@ -360,11 +392,20 @@ func (s *Server) handleConn(ctx context.Context, conn net.Conn) {
 	}
 	conn.SetReadDeadline(time.Now().Add(wait))
 	msg, err := fr.readClient()
+	if errors.Is(err, io.EOF) {
+		// Closed cleanly without a byte: most likely a ready accept
+		// connection its client retired unused. Nothing was refused.
+		s.unused.Add(1)
+		conn.Close()
+		return
+	}
 	if err != nil {
 		// After the handshake, or with no secret, bore answers protocol
 		// errors with silence.
 		s.refuse(RefusedProtocol)
-		log.Debug("connection closed during handshake", "err", describeReadErr(err))
+		if log.debug() {
+			log.get().Debug("connection closed during handshake", "err", describeReadErr(err))
+		}
 		conn.Close()
 		return
 	}
@@ -384,7 +425,7 @@ func (s *Server) handleConn(ctx context.Context, conn net.Conn) {
 
 // serverAuth sends a challenge and checks the answer, sending bore's Error
 // frame when it fails.
-func (s *Server) serverAuth(conn net.Conn, fr *frameReader, log *slog.Logger) bool {
+func (s *Server) serverAuth(conn net.Conn, fr *frameReader, log *connLog) bool {
 	challenge := uuid.New()
 	conn.SetDeadline(time.Now().Add(s.handshakeTimeout))
 	if _, err := conn.Write(encodeFrame(ServerMessage{Kind: ServerChallenge, ID: challenge})); err != nil {
@@ -421,7 +462,7 @@ func (s *Server) serverAuth(conn net.Conn, fr *frameReader, log *slog.Logger) bo
 
 // serveTunnel opens a public port for a client and tells it about each
 // visitor until the client goes away.
-func (s *Server) serveTunnel(ctx context.Context, conn net.Conn, port uint16, log *slog.Logger) {
+func (s *Server) serveTunnel(ctx context.Context, conn net.Conn, port uint16, log *connLog) {
 	defer conn.Close()
 	// Tunnels count per client address, an IPv6 /64 as one address.
 	owner := addrKey(conn)
@@ -452,34 +493,44 @@ func (s *Server) serveTunnel(ctx context.Context, conn net.Conn, port uint16, lo
 	}
 	defer ln.Close()
 	public := uint16(ln.Addr().(*net.TCPAddr).Port)
-	log = log.With("port", public)
+	log = &connLog{l: log.get().With("port", public)}
 	s.tunnels.Add(1)
 	defer s.tunnels.Add(-1)
-	log.Info("new client")
-	defer log.Info("client gone")
+	log.get().Info("new client")
+	defer log.get().Info("client gone")
 
 	setUserTimeout(conn, s.cfg.ClientTimeout)
 	var wmu sync.Mutex // the heartbeat loop and the visitor loop both write
-	writeLocked := func(frames ...ServerMessage) bool {
-		var b []byte
-		for _, f := range frames {
-			b = append(b, encodeFrame(f)...)
+	// lastWrite is when a frame last went out, as time since start.
+	start := time.Now()
+	var lastWrite atomic.Int64
+	heartbeat := ServerMessage{Kind: ServerHeartbeat}
+	// writeLocked sends first, if it is not a heartbeat, and a heartbeat
+	// (bore sends one after each Connection too), in one write.
+	writeLocked := func(first ServerMessage) bool {
+		var buf [128]byte
+		b := buf[:0]
+		if first.Kind != ServerHeartbeat {
+			b = appendServerFrame(b, first)
 		}
-		conn.SetWriteDeadline(time.Now().Add(s.cfg.ClientTimeout))
+		b = appendServerFrame(b, heartbeat)
+		now := time.Now()
+		conn.SetWriteDeadline(now.Add(s.cfg.ClientTimeout))
 		_, err := conn.Write(b)
+		lastWrite.Store(int64(now.Sub(start)))
 		return err == nil
 	}
-	write := func(frames ...ServerMessage) bool {
+	write := func(first ServerMessage) bool {
 		wmu.Lock()
 		defer wmu.Unlock()
-		return writeLocked(frames...)
+		return writeLocked(first)
 	}
-	heartbeat := ServerMessage{Kind: ServerHeartbeat}
 
 	// Visitors are announced from the goroutine that accepts them, so a
 	// visitor's Connection frame leaves without a hand-off to this loop;
-	// this loop only sends heartbeats when 500 ms pass with no visitor.
-	sent := make(chan struct{}, 1)
+	// this loop only sends heartbeats when 500 ms pass with nothing sent,
+	// and is not woken for each visitor: it looks at lastWrite when its
+	// timer fires.
 	visitorsDone := make(chan error, 1)
 	var tunnelPending atomic.Int64
 	announce := func(v net.Conn) bool {
@@ -496,15 +547,10 @@ func (s *Server) serveTunnel(ctx context.Context, conn net.Conn, port uint16, lo
 			v.Close()
 			return true
 		}
-		log.Debug("new connection", "visitor", v.RemoteAddr().String(), "id", id)
-		if !write(ServerMessage{Kind: ServerConnection, ID: id}, heartbeat) {
-			return false
+		if log.debug() {
+			log.get().Debug("new connection", "visitor", v.RemoteAddr().String(), "id", id)
 		}
-		select {
-		case sent <- struct{}{}:
-		default:
-		}
-		return true
+		return write(ServerMessage{Kind: ServerConnection, ID: id})
 	}
 	// Every goroutine of the tunnel runs before its client can read the
 	// Hello: the visitor loop starts first and waits for the write lock,
@@ -518,7 +564,7 @@ func (s *Server) serveTunnel(ctx context.Context, conn net.Conn, port uint16, lo
 		conn.Close() // ends an announce blocked on a stuck control connection
 		<-visitorsDone
 	}()
-	ok := writeLocked(ServerMessage{Kind: ServerHello, Port: public}, heartbeat)
+	ok := writeLocked(ServerMessage{Kind: ServerHello, Port: public})
 	wmu.Unlock()
 	if !ok {
 		return
@@ -531,14 +577,17 @@ func (s *Server) serveTunnel(ctx context.Context, conn net.Conn, port uint16, lo
 		case <-ctx.Done():
 			return
 		case <-timer.C:
+			if idle := time.Since(start) - time.Duration(lastWrite.Load()); idle < s.heartbeat {
+				timer.Reset(s.heartbeat - idle)
+				continue
+			}
 			if !write(heartbeat) {
 				return
 			}
-		case <-sent:
 		case err := <-visitorsDone:
 			visitorsDone <- err // for the deferred wait
 			if err != nil {
-				log.Warn("tunnel listener failed", "err", err)
+				log.get().Warn("tunnel listener failed", "err", err)
 			}
 			return
 		}
@@ -633,7 +682,7 @@ func (s *Server) sendError(conn net.Conn, text string) {
 // addPending stores a visitor under a fresh id until it is accepted or
 // expires. It reports false, storing nothing, when the tunnels of owner
 // (a client address key) already have their share of visitors waiting.
-func (s *Server) addPending(v net.Conn, tunnelPending *atomic.Int64, owner string, log *slog.Logger) (uuid.UUID, bool) {
+func (s *Server) addPending(v net.Conn, tunnelPending *atomic.Int64, owner string, log *connLog) (uuid.UUID, bool) {
 	id := uuid.New()
 	p := &pendingConn{conn: v, tunnel: tunnelPending, owner: owner}
 	s.mu.Lock()
@@ -646,7 +695,7 @@ func (s *Server) addPending(v net.Conn, tunnelPending *atomic.Int64, owner strin
 	p.stop = s.clock.AfterFunc(s.pendingTimeout, func() {
 		if s.takePending(id) != nil {
 			s.refuse(RefusedExpired)
-			log.Debug("removed stale connection", "id", id)
+			log.get().Debug("removed stale connection", "id", id)
 			v.Close()
 		}
 	})
@@ -693,16 +742,20 @@ func (s *Server) closePending() {
 // serveAccept joins a client's accept connection with the visitor it
 // names. Bytes that arrived behind the Accept frame go to the visitor
 // first.
-func (s *Server) serveAccept(conn net.Conn, id uuid.UUID, leftover []byte, log *slog.Logger) {
+func (s *Server) serveAccept(conn net.Conn, id uuid.UUID, leftover []byte, log *connLog) {
 	p := s.takePending(id)
 	if p == nil {
 		s.refuse(RefusedUnknownID)
-		log.Debug("missing connection", "id", id)
+		if log.debug() {
+			log.get().Debug("missing connection", "id", id)
+		}
 		conn.Close()
 		return
 	}
 	p.stop()
-	log.Debug("forwarding connection", "id", id)
+	if log.debug() {
+		log.get().Debug("forwarding connection", "id", id)
+	}
 	if len(leftover) > 0 {
 		p.conn.SetWriteDeadline(time.Now().Add(s.cfg.ClientTimeout))
 		if _, err := p.conn.Write(leftover); err != nil {

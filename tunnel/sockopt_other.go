@@ -13,3 +13,7 @@ func setUserTimeout(c net.Conn, d time.Duration) {}
 
 // quickAck does nothing where TCP_QUICKACK is not available.
 func quickAck(c net.Conn) {}
+
+// listenConfig is how Listen opens listeners: Go's default, keepalive
+// set on each accepted connection.
+func listenConfig() *net.ListenConfig { return new(net.ListenConfig) }

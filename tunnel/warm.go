@@ -97,6 +97,7 @@ type warmPool struct {
 	failed  int           // opens failed in a row
 	retryAt time.Time     // no opens before this after failures
 
+	wakeAt     time.Time // when run's timer fires next; zero: not armed
 	lastDemand time.Time
 	arrivals   []time.Time // the last max Connection arrivals, a ring
 	next       int
@@ -152,7 +153,8 @@ func (p *warmPool) demand(now time.Time) {
 	b.peak = max(b.peak, burst)
 	p.lastDemand = now
 	p.mu.Unlock()
-	p.poke()
+	// No wake-up of run: take, which follows every demand, opens what
+	// the new target asks for.
 }
 
 // target is how many ready connections the pool wants at now. p.mu held.
@@ -177,12 +179,13 @@ func (p *warmPool) lifetime() time.Duration {
 	return p.tm.lifetime
 }
 
-// take returns a ready connection that is still open, or nil.
+// take returns a ready connection that is still open, or nil. It opens
+// the replacements itself, so that a visitor does not also cost a
+// wake-up of run.
 func (p *warmPool) take() *warmConn {
 	if p.max <= 0 {
 		return nil
 	}
-	defer p.poke() // open a replacement
 	for {
 		now := time.Now()
 		p.mu.Lock()
@@ -194,7 +197,12 @@ func (p *warmPool) take() *warmConn {
 				w = nil
 			}
 		}
+		retry := p.fill(now)
+		wake := !retry.IsZero() && (p.wakeAt.IsZero() || retry.Before(p.wakeAt))
 		p.mu.Unlock()
+		if wake {
+			p.poke()
+		}
 		if w == nil {
 			return nil
 		}
@@ -235,6 +243,12 @@ func (p *warmPool) run() {
 	}
 }
 
+// lead is how long before the end of its lifetime a ready connection is
+// replaced. p.mu held.
+func (p *warmPool) lead() time.Duration {
+	return min(max(2*p.setup+20*time.Millisecond, 50*time.Millisecond), p.lifetime()/4)
+}
+
 // tick retires old connections, opens new ones, and returns when it next
 // needs to run (zero: only when kicked).
 func (p *warmPool) tick(now time.Time) time.Time {
@@ -247,7 +261,7 @@ func (p *warmPool) tick(now time.Time) time.Time {
 		}
 	}
 	life := p.lifetime()
-	lead := min(max(2*p.setup+20*time.Millisecond, 50*time.Millisecond), life/4)
+	lead := p.lead()
 	keep := p.ready[:0]
 	for _, w := range p.ready {
 		age := now.Sub(w.ready)
@@ -287,12 +301,7 @@ func (p *warmPool) tick(now time.Time) time.Time {
 	}
 
 	target := p.target(now)
-	have := p.opening
-	for _, w := range p.ready {
-		if !w.replaced {
-			have++
-		}
-	}
+	have := p.have()
 	// Fewer wanted: close the newest spare ones (the oldest go first to
 	// visitors anyway).
 	for i := len(p.ready) - 1; i >= 0 && have > target; i-- {
@@ -302,20 +311,47 @@ func (p *warmPool) tick(now time.Time) time.Time {
 			have--
 		}
 	}
-	if now.Before(p.retryAt) && have < target {
-		soon(p.retryAt)
-	} else {
-		for ; have < target; have++ {
-			p.opening++
-			p.wg.Add(1)
-			go p.open()
-		}
+	if retry := p.fill(now); !retry.IsZero() {
+		soon(retry)
 	}
 	if target > 0 {
 		// Notice when demand has gone; the pool sleeps once it has.
 		soon(now.Add(p.tm.peakMemory / warmBuckets))
 	}
+	p.wakeAt = next
 	return next
+}
+
+// have counts the ready connections that are not being replaced, and
+// those being opened. p.mu held.
+func (p *warmPool) have() int {
+	n := p.opening
+	for _, w := range p.ready {
+		if !w.replaced {
+			n++
+		}
+	}
+	return n
+}
+
+// fill opens connections until the pool has its target at now. While
+// opens are backing off after failures, it opens none and returns when
+// to try again. p.mu held.
+func (p *warmPool) fill(now time.Time) (retry time.Time) {
+	target := p.target(now)
+	have := p.have()
+	if have >= target {
+		return time.Time{}
+	}
+	if now.Before(p.retryAt) {
+		return p.retryAt
+	}
+	for ; have < target; have++ {
+		p.opening++
+		p.wg.Add(1)
+		p.t.work.do(p.open)
+	}
+	return time.Time{}
 }
 
 // open connects one ready accept connection and adds it to the pool.
@@ -351,13 +387,18 @@ func (p *warmPool) open() {
 	p.opened++
 	p.setup = now.Sub(t0)
 	p.ready = append(p.ready, &warmConn{conn: conn, fr: fr, ready: now})
-	p.poke()
+	// run needs to know only when its timer would fire too late for
+	// this connection, which is rare: older ones are due first.
+	if due := now.Add(p.lifetime() - p.lead()); p.wakeAt.IsZero() || due.Before(p.wakeAt) {
+		p.poke()
+	}
 }
 
-// acceptOn writes the Accept for id on a ready connection.
+// acceptOn writes the Accept for id on a ready connection. It needs no
+// deadline: nothing was written on the connection but an Authenticate,
+// so its send buffer has room and the write never waits.
 func (w *warmConn) acceptOn(id uuid.UUID) error {
-	w.conn.SetWriteDeadline(time.Now().Add(NetworkTimeout))
-	_, err := w.conn.Write(encodeFrame(ClientMessage{Kind: ClientAccept, ID: id}))
-	w.conn.SetWriteDeadline(time.Time{})
+	var buf [64]byte
+	_, err := w.conn.Write(appendClientFrame(buf[:0], ClientMessage{Kind: ClientAccept, ID: id}))
 	return err
 }

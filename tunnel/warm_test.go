@@ -127,8 +127,9 @@ func TestWarmPoolStrictServer(t *testing.T) {
 			}
 			if n := srv.Stats().Refused["protocol"]; n > 0 && dialer.n.Load() > 0 {
 				// Retired connections close without a frame and count as
-				// protocol refusals; timeouts would too, so compare with
-				// how many were retired rather than expect zero.
+				// unused, but one the server timed out first is a
+				// protocol refusal: compare with how many were opened
+				// rather than expect zero.
 				t.Logf("%d protocol refusals for %d connections", n, dialer.n.Load())
 			}
 		})
@@ -154,4 +155,75 @@ func TestWarmPoolPatientServer(t *testing.T) {
 	if tun.warmHits.Load() != 1 {
 		t.Error("the visitor found no ready connection")
 	}
+}
+
+// TestRetiredReadyConnsNotRefused: ready connections that a tunnel retires
+// unused close without a frame; the server counts them as unused, not as
+// protocol refusals, with and without a secret.
+func TestRetiredReadyConnsNotRefused(t *testing.T) {
+	t.Parallel()
+	for _, secret := range []string{"", "warm-secret"} {
+		t.Run("secret="+secret, func(t *testing.T) {
+			t.Parallel()
+			srv := startServer(t, ServerConfig{Secret: secret})
+			tm := warmTimers{lifetime: 100 * time.Millisecond, probeAt: 30 * time.Second, lenientLifetime: 25 * time.Second,
+				idle: time.Minute, peakMemory: time.Minute}
+			tun, _, port := warmTunnel(t, srv, secret, tm)
+			visitBurst(t, port, 1)
+			// With a secret the first connection past its lifetime is the
+			// probe, held for 30 s: wait for three retired ones.
+			waitFor(t, "ready connections retired", 10*time.Second, func() bool { return srv.Stats().Unused >= 3 })
+			st := srv.Stats()
+			for r, n := range st.Refused {
+				if n != 0 {
+					t.Errorf("%d refusals for %q, want none: %+v", n, r, st)
+				}
+			}
+			visitBurst(t, port, 1)
+			if tun.warmHits.Load() == 0 {
+				t.Error("no visitor found a ready connection")
+			}
+		})
+	}
+}
+
+// TestWorkers: tasks run on a waiting worker when there is one and on a
+// new one otherwise; idle workers end after their idle time, and all of
+// them when the context ends.
+func TestWorkers(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	w := &workers{ctx: ctx, wg: &wg, tasks: make(chan func()), idle: time.Hour}
+	var ran atomic.Int64
+	for i := range 50 {
+		done := make(chan struct{})
+		w.do(func() { ran.Add(1); close(done) })
+		<-done
+		waitFor(t, "a waiting worker", 10*time.Second, func() bool { return w.waiting.Load() == 1 })
+		if n := w.started.Load(); n != 1 {
+			t.Fatalf("task %d: %d workers started, want one reused", i, n)
+		}
+	}
+	// Two at once need two workers.
+	block := make(chan struct{})
+	w.do(func() { <-block })
+	w.do(func() { <-block })
+	if n := w.started.Load(); n != 2 {
+		t.Errorf("%d workers started for two tasks at once, want 2", n)
+	}
+	close(block)
+	waitFor(t, "two waiting workers", 10*time.Second, func() bool { return w.waiting.Load() == 2 })
+	cancel()
+	wg.Wait()
+	if ran.Load() != 50 {
+		t.Errorf("%d tasks ran, want 50", ran.Load())
+	}
+
+	// Idle workers end by themselves.
+	var wg2 sync.WaitGroup
+	w2 := &workers{ctx: context.Background(), wg: &wg2, tasks: make(chan func()), idle: 10 * time.Millisecond}
+	w2.do(func() {})
+	w2.do(func() {})
+	wg2.Wait()
 }

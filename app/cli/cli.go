@@ -45,11 +45,11 @@ func Run(ctx context.Context, args []string, env IO, version string) int {
 	}
 	switch args[0] {
 	case "local":
-		return runLocal(ctx, args[1:], env)
+		return unlocked(func() int { return runLocal(ctx, args[1:], env) })
 	case "server":
-		return runServer(ctx, args[1:], env, version)
+		return unlocked(func() int { return runServer(ctx, args[1:], env, version) })
 	case "share":
-		return runShare(ctx, args[1:], env)
+		return unlocked(func() int { return runShare(ctx, args[1:], env) })
 	case "-V", "--version", "version":
 		fmt.Fprintf(env.Stdout, "bore %s\n", version)
 		return ExitOK
@@ -59,6 +59,18 @@ func Run(ctx context.Context, args []string, env IO, version string) int {
 	}
 	fmt.Fprintf(env.Stderr, "error: unrecognized subcommand %q\n\n%s", args[0], usage)
 	return ExitUsage
+}
+
+// unlocked runs a command on a goroutine of its own and waits for it. The
+// main goroutine is locked to the main thread, for the tray (its library
+// does so in an init function), and each time a locked goroutine waits and
+// wakes, the scheduler hands its work between two threads: four futex
+// calls and two thread switches. The server's accept loop and the
+// client's control loop wait and wake for every visitor.
+func unlocked(f func() int) int {
+	code := make(chan int, 1)
+	go func() { code <- f() }()
+	return <-code
 }
 
 const usage = `Bore exposes a local TCP port on a public server.

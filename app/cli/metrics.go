@@ -22,6 +22,7 @@ type serverCollector struct {
 
 	tunnels, pending, active *prometheus.Desc
 	visitors, bytes, refused *prometheus.Desc
+	unused                   *prometheus.Desc
 }
 
 func newServerCollector(srv *tunnel.Server) *serverCollector {
@@ -33,12 +34,13 @@ func newServerCollector(srv *tunnel.Server) *serverCollector {
 		visitors: prometheus.NewDesc("bore_visitors_total", "Visitor connections forwarded since start.", nil, nil),
 		bytes:    prometheus.NewDesc("bore_bytes_total", "Bytes forwarded, by direction: in is visitor to client, out is client to visitor.", []string{"direction"}, nil),
 		refused:  prometheus.NewDesc("bore_refused_total", "Connections or visitors refused, by reason.", []string{"reason"}, nil),
+		unused:   prometheus.NewDesc("bore_unused_connections_total", "Connections closed by their client before a first frame, such as ready accept connections retired unused; not refusals.", nil, nil),
 	}
 }
 
 // Describe sends the metric descriptions.
 func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.tunnels, c.pending, c.active, c.visitors, c.bytes, c.refused} {
+	for _, d := range []*prometheus.Desc{c.tunnels, c.pending, c.active, c.visitors, c.bytes, c.refused, c.unused} {
 		ch <- d
 	}
 }
@@ -52,6 +54,7 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.visitors, prometheus.CounterValue, float64(st.Visitors))
 	ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.CounterValue, float64(st.BytesIn), "in")
 	ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.CounterValue, float64(st.BytesOut), "out")
+	ch <- prometheus.MustNewConstMetric(c.unused, prometheus.CounterValue, float64(st.Unused))
 	// Every reason is exported, at zero until it happens, so dashboards and
 	// alerts can rely on the series existing.
 	for _, r := range tunnel.Refusals() {

@@ -37,7 +37,7 @@ func TestServerMetrics(t *testing.T) {
 		return string(b)
 	}
 	body := scrape()
-	for _, want := range []string{"bore_tunnels 0", "bore_pending_visitors 0", `bore_refused_total{reason="auth"} 0`, `bore_bytes_total{direction="in"} 0`} {
+	for _, want := range []string{"bore_tunnels 0", "bore_pending_visitors 0", `bore_refused_total{reason="auth"} 0`, `bore_bytes_total{direction="in"} 0`, "bore_unused_connections_total 0"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q", want)
 		}
