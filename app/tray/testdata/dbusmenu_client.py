@@ -30,7 +30,7 @@ from gi.repository import Dbusmenu, DbusmenuGtk3, GLib, Gtk  # noqa: E402
 MODEL_KEYS = ("separator", "label", "enabled", "toggle", "checked", "submenu")
 GTK_KEYS = ("separator", "label", "enabled", "checked", "submenu")
 SETTLE = 0.3  # seconds the tree must stay right
-DEADLINE = 10.0  # seconds to wait for the right tree
+DEADLINE = 25.0  # seconds to wait for the right tree
 
 
 def entry(mi):
