@@ -322,3 +322,71 @@ func TestAbortCleanEndStaysHalfClose(t *testing.T) {
 	}
 	waitFor(t, "visitor forgotten", 10*time.Second, func() bool { return tun.Status().Active == 0 && srv.Stats().Active == 0 })
 }
+
+// unwrappingConn is a wrapped local connection that lets the tunnel see
+// the socket it wraps through NetConn, as ConnWrapper asks.
+type unwrappingConn struct {
+	net.Conn // an interface, so the raw socket stays hidden from the copy
+}
+
+func (c *unwrappingConn) NetConn() net.Conn { return c.Conn }
+
+func (c *unwrappingConn) CloseWrite() error { return c.Conn.(*net.TCPConn).CloseWrite() }
+
+type unwrappingWrapper struct{}
+
+func (unwrappingWrapper) Wrap(local net.Conn) net.Conn { return &unwrappingConn{Conn: local} }
+
+// TestAbortThroughWrappedLocal: with the local connection wrapped (an
+// inspector), a visitor's reset still reaches the local service as a
+// reset, and the service's reset the visitor.
+func TestAbortThroughWrappedLocal(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, ServerConfig{})
+	ln := listenLocal(t)
+	got := make(chan struct{}, 1)
+	result := make(chan error, 1)
+	serveLocal(t, ln, func(c net.Conn) {
+		c.SetReadDeadline(time.Now().Add(15 * time.Second))
+		b := make([]byte, 3)
+		if _, err := io.ReadFull(c, b); err != nil {
+			result <- err
+			return
+		}
+		if string(b) == "GET" { // the service resets
+			c.Write(abortPayload)
+			abortConn(c)
+			return
+		}
+		got <- struct{}{} // the upload is under way; the visitor resets
+		_, err := io.Copy(io.Discard, c)
+		if err == nil {
+			err = io.EOF
+		}
+		result <- err
+	})
+	cfg := clientFor(srv, portOf(ln.Addr()))
+	cfg.WrapLocal = unwrappingWrapper{}
+	tun, _ := runTunnel(t, cfg)
+	port := waitOpen(t, tun)
+
+	v := dialPublic(t, port)
+	v.Write([]byte("GET"))
+	wantReset(t, v, "visitor after the wrapped local service reset")
+
+	v = dialPublic(t, port)
+	v.SetDeadline(time.Now().Add(15 * time.Second))
+	if _, err := v.Write(bytes.Repeat([]byte{'u'}, 256<<10)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-got:
+	case err := <-result:
+		t.Fatalf("local service: %v before the upload arrived", err)
+	}
+	abortConn(v)
+	if err := <-result; !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("wrapped local service saw %v after the visitor reset, want a connection reset", err)
+	}
+	waitFor(t, "visitors forgotten", 10*time.Second, func() bool { return tun.Status().Active == 0 && srv.Stats().Active == 0 })
+}
