@@ -648,8 +648,8 @@ func (t *Tunnel) visit(ctx context.Context, s *session, w *warmConn, id uuid.UUI
 	defer stop()
 	if len(leftover) > 0 {
 		if _, err := local.Write(leftover); err != nil {
-			remote.Close()
-			local.Close()
+			abort(remote)
+			abort(local)
 			return
 		}
 	}

@@ -60,7 +60,8 @@ type ClientConfig struct {
 
 // ConnWrapper wraps a connection. The connection Wrap returns must pass
 // bytes on unchanged, close the one it wraps, and should implement
-// CloseWrite so half-closes get through.
+// CloseWrite so half-closes get through, and NetConn (returning the
+// connection it wraps) so an abort reaches the local service as a reset.
 type ConnWrapper interface {
 	Wrap(local net.Conn) net.Conn
 }

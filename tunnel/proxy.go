@@ -48,7 +48,8 @@ type closeWriter interface {
 // join copies bytes both ways between the visitor-side connection a and the
 // local-side connection b until both directions are done, passing an EOF in
 // one direction on as a half-close (shutdown of the write side) of the
-// other, as bore 0.6.0 does. It closes both connections before returning.
+// other, as bore 0.6.0 does, and an abort (a reset, a timeout) in either
+// as a reset of both (pipe). It closes both connections before returning.
 // in counts bytes from a to b, out from b to a.
 func join(a, b net.Conn, c *counters) {
 	if c != nil {
@@ -71,8 +72,21 @@ func join(a, b net.Conn, c *counters) {
 	b.Close()
 }
 
-// pipe copies src to dst. On a clean EOF it half-closes dst; on an error it
-// closes both, which also ends the copy in the other direction.
+// pipe copies src to dst and passes on how src ended. A clean end (EOF,
+// the peer's FIN) becomes a half-close of dst. Anything else is an abort:
+// a reset or a timeout on src, a failed write to dst (its peer reset), or
+// the connection closed here because the other direction aborted or the
+// tunnel is stopping. An abort closes both connections with a reset, so
+// the peers on both sides learn that the stream was cut short instead of
+// seeing a clean end that would make a truncated transfer look complete;
+// this goes beyond bore, which closes both with a FIN either way. Closing
+// both also ends the copy in the other direction.
+//
+// Only an abort resets: a direction that ended cleanly leaves its bytes
+// queued in the kernel to be delivered, and a clean end of both
+// directions closes both connections normally (join). A half-close that
+// fails means dst was already reset by its peer, so src's peer is told
+// with a reset too.
 func pipe(dst, src net.Conn, c *counters, in bool) {
 	add := func(int64) {}
 	if c != nil {
@@ -87,12 +101,40 @@ func pipe(dst, src net.Conn, c *counters, in bool) {
 	}
 	err := copyConn(dst, src, add)
 	if errors.Is(err, io.EOF) {
-		if cw, ok := dst.(closeWriter); ok && cw.CloseWrite() == nil {
+		cw, ok := dst.(closeWriter)
+		if ok && cw.CloseWrite() == nil {
+			return
+		}
+		if !ok {
+			// No half-close to pass the end on with: a plain close
+			// is the clean end this side can give.
+			dst.Close()
+			src.Close()
 			return
 		}
 	}
-	dst.Close()
-	src.Close()
+	abort(dst)
+	abort(src)
+}
+
+// abort closes c with a reset rather than a FIN (SO_LINGER 0), so its peer
+// learns that the stream was cut short. Bytes still queued to be sent on c
+// are dropped, as they would be past any abort. A wrapper (ConnWrapper) is
+// seen through when it has a NetConn method, as tls.Conn does; a
+// connection that cannot reset is closed plainly.
+func abort(c net.Conn) {
+	inner := c
+	for range 4 {
+		u, ok := inner.(interface{ NetConn() net.Conn })
+		if !ok || u.NetConn() == nil {
+			break
+		}
+		inner = u.NetConn()
+	}
+	if l, ok := inner.(interface{ SetLinger(int) error }); ok {
+		l.SetLinger(0)
+	}
+	c.Close()
 }
 
 // copyPlain copies src to dst with ordinary reads and writes until src

@@ -759,8 +759,8 @@ func (s *Server) serveAccept(conn net.Conn, id uuid.UUID, leftover []byte, log *
 	if len(leftover) > 0 {
 		p.conn.SetWriteDeadline(time.Now().Add(s.cfg.ClientTimeout))
 		if _, err := p.conn.Write(leftover); err != nil {
-			conn.Close()
-			p.conn.Close()
+			abort(conn)
+			abort(p.conn)
 			return
 		}
 		p.conn.SetWriteDeadline(time.Time{})

@@ -59,6 +59,10 @@ func (c *conn) CloseWrite() error {
 	return errors.ErrUnsupported
 }
 
+// NetConn returns the connection to the local service that c wraps, so
+// the tunnel can pass a visitor's abort on to the service as a reset.
+func (c *conn) NetConn() net.Conn { return c.Conn }
+
 // Close closes the connection and ends its inspection.
 func (c *conn) Close() error {
 	err := c.Conn.Close()
