@@ -625,7 +625,7 @@ func (t *Tunnel) visit(ctx context.Context, s *session, w *warmConn, id uuid.UUI
 		}
 		remote, leftover = conn, fr.buffered()
 	}
-	lctx, cancel := context.WithTimeout(ctx, NetworkTimeout)
+	lctx, cancel := context.WithTimeout(ctx, localDialTimeout)
 	local, lerr := t.localDialer.DialContext(lctx, "tcp", t.localAddr)
 	cancel()
 	if lerr != nil {
@@ -666,6 +666,13 @@ func (t *Tunnel) visit(ctx context.Context, s *session, w *warmConn, id uuid.UUI
 		t.log.Debug("connection exited", "id", id)
 	}
 }
+
+// localDialTimeout bounds the dial to the local service. bore gives it
+// NetworkTimeout (3 s); a busy machine can take longer than that to run the
+// goroutine that sees a loopback connection complete, and the visitor then
+// got a reset although the local service had accepted it. A service that
+// does not answer at all still turns the visitor away within seconds.
+const localDialTimeout = 10 * time.Second
 
 // localFailed records that the local service could not be reached. It is
 // logged and reported once until a visitor gets through again, not once

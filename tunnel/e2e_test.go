@@ -507,13 +507,15 @@ func TestHeartbeatsKeepTunnelOpen(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, ServerConfig{}, func(s *Server) { s.heartbeat = 10 * time.Millisecond })
 	tun, _ := runTunnel(t, clientFor(srv, startEcho(t)), func(tu *Tunnel) {
-		tu.heartbeatTimeout = 200 * time.Millisecond
+		// Generous beside the 10 ms heartbeats: a loaded machine can
+		// stall a goroutine for a few hundred milliseconds.
+		tu.heartbeatTimeout = time.Second
 	})
 	waitOpen(t, tun)
 	since := tun.Status().Since
-	// Many heartbeat timeouts' worth of time passes with heartbeats
+	// Several heartbeat timeouts' worth of time passes with heartbeats
 	// flowing: the tunnel stays open on the same connection.
-	deadline := time.Now().Add(time.Second)
+	deadline := time.Now().Add(3 * time.Second)
 	for time.Now().Before(deadline) {
 		if st := tun.Status(); st.State != StateOpen || !st.Since.Equal(since) {
 			t.Fatalf("tunnel left open state: %v %q", st.State, st.Reason)

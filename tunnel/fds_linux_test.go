@@ -89,7 +89,17 @@ func TestIdleConnectionsHoldOnlySockets(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
+	// An earlier test's connections may still be closing: wait until
+	// the count holds still.
 	base = countFDs(t)
+	for settle := time.Now().Add(10 * time.Second); time.Now().Before(settle); {
+		time.Sleep(200 * time.Millisecond)
+		c := countFDs(t)
+		if c == base {
+			break
+		}
+		base = c
+	}
 
 	var report []string
 	for _, size := range []int{100, 600, 64 << 10, 4 << 20} {
