@@ -429,7 +429,7 @@ func (t *Tunnel) behaved(s *session) {
 
 // dial opens a control connection, authenticates, and asks for port.
 func (t *Tunnel) dial(ctx context.Context, port uint16) (*session, error) {
-	conn, fr, err := t.connect(ctx)
+	conn, fr, err := t.connectControl(ctx)
 	if err != nil {
 		return nil, err
 	}

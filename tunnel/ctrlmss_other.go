@@ -1,0 +1,6 @@
+//go:build !linux
+
+package tunnel
+
+// controlDialer returns d unchanged outside Linux.
+func controlDialer(d Dialer) Dialer { return d }
