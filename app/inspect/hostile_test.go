@@ -200,7 +200,7 @@ func TestBodyThatNeverEnds(t *testing.T) {
 	// While it streams, the upload is listed (as pending, or as not
 	// followed when the parser fell behind) and other visitors get
 	// through, inspected.
-	waitFor(t, "the upload listed", 10*time.Second, func() bool {
+	waitFor(t, "the upload listed", 30*time.Second, func() bool {
 		return len(find(in, func(s summary) bool {
 			return s.Path == "/upload" && (s.State == statePending || s.State == stateStopped) ||
 				s.Kind == kindConn && strings.Contains(s.Note, "fell behind")
