@@ -63,7 +63,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 # A private X server on a free display: Xvfb picks it and writes it to fd 3.
-Xvfb -displayfd 3 -screen 0 800x600x24 -nolisten tcp 3> "$tmp/display" 2>/dev/null &
+Xvfb -displayfd 3 -screen 0 1024x768x24 -nolisten tcp 3> "$tmp/display" 2>/dev/null &
 xvfb_pid=$!
 i=0
 while [ ! -s "$tmp/display" ]; do
