@@ -70,15 +70,34 @@ func TestDbusmenuClientSession(t *testing.T) {
 	need("Xvfb", "the xvfb package", err == nil)
 	need("libdbusmenu's Python binding", "the python3-gi, gir1.2-dbusmenu-glib-0.4 and gir1.2-dbusmenu-gtk3-0.4 packages", python != "")
 
-	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestDbusmenuClientSession$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), dbusmenuChildEnv+"="+python, "GORACE=halt_on_error=0")
-	out, err := cmd.CombinedOutput()
-	if testing.Verbose() {
-		t.Logf("tray process output:\n%s", out)
-	}
-	if err != nil && !desktoptest.OnlyKnownRaces(string(out)) {
+	// A second session, with another seed, when the first ends with a
+	// submenu libdbusmenu-gtk left empty: on a loaded machine a submenu
+	// inside a new tunnel's submenu can stay empty there now and then
+	// (a known weakness, see the shell's notes); anything else fails at
+	// once, and so does the same failure twice.
+	for attempt := 1; ; attempt++ {
+		cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestDbusmenuClientSession$", "-test.count=1", "-test.v")
+		cmd.Env = append(os.Environ(), dbusmenuChildEnv+"="+python, "GORACE=halt_on_error=0")
+		out, err := cmd.CombinedOutput()
+		if testing.Verbose() {
+			t.Logf("tray process output:\n%s", out)
+		}
+		if err == nil || desktoptest.OnlyKnownRaces(string(out)) {
+			return
+		}
+		if attempt == 1 && emptySubmenuOnly(string(out)) {
+			t.Logf("the first libdbusmenu session left a submenu empty; trying a second session:\n%s", out)
+			continue
+		}
 		t.Fatalf("the libdbusmenu session failed: %v\n%s", err, out)
 	}
+}
+
+// emptySubmenuOnly reports whether a failed session failed only because
+// libdbusmenu-gtk showed a submenu with no children.
+func emptySubmenuOnly(out string) bool {
+	return strings.Count(out, "libdbusmenu's menu differs") >= 1 && strings.Contains(out, "has 0 children") &&
+		!strings.Contains(out, "panic:") && !strings.Contains(out, "libdbusmenu warned")
 }
 
 // dbusmenuPython returns a Python that has libdbusmenu's GObject binding,
