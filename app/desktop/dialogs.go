@@ -118,9 +118,26 @@ func (d *Dialogs) run(ctx context.Context, secret bool, title, prompt, initial s
 	if tool == "" || args == nil {
 		return "", ErrNoDialogTool
 	}
+	out, err := runTool(ctx, tool, path, args, "dialog", 0)
+	if err != nil {
+		return "", err
+	}
+	out = strings.TrimSuffix(out, "\n")
+	out = strings.TrimSuffix(out, "\r")
+	return out, nil
+}
+
+// runTool runs a dialog or picker tool (path, found as tool) with args and
+// returns what it wrote to stdout, at most maxOut bytes of it (0: all).
+// A cancel exit code gives ErrCancelled; other failures name the tool and
+// what it is (such as "dialog") and quote the start of its stderr.
+func runTool(ctx context.Context, tool, path string, args []string, what string, maxOut int) (string, error) {
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Stdout = &stdout
+	if maxOut > 0 {
+		cmd.Stdout = &limitedBuffer{max: maxOut, buf: &stdout}
+	}
 	cmd.Stderr = &limitedBuffer{max: 4096, buf: &stderr}
 	// If the tool leaves a child holding its output open after being
 	// killed, stop waiting for that output soon after.
@@ -134,16 +151,12 @@ func (d *Dialogs) run(ctx context.Context, secret bool, title, prompt, initial s
 		if errors.As(err, &ee) && isCancelCode(tool, ee.ExitCode()) {
 			return "", ErrCancelled
 		}
-		msg := strings.TrimSpace(stderr.String())
-		if msg != "" {
-			return "", fmt.Errorf("%s dialog failed: %w: %s", tool, err, msg)
+		if msg := strings.TrimSpace(stderr.String()); msg != "" {
+			return "", fmt.Errorf("%s %s failed: %w: %s", tool, what, err, msg)
 		}
-		return "", fmt.Errorf("%s dialog failed: %w", tool, err)
+		return "", fmt.Errorf("%s %s failed: %w", tool, what, err)
 	}
-	out := stdout.String()
-	out = strings.TrimSuffix(out, "\n")
-	out = strings.TrimSuffix(out, "\r")
-	return out, nil
+	return stdout.String(), nil
 }
 
 // isCancelCode reports whether a tool's exit code means "the user

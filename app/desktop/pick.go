@@ -1,14 +1,10 @@
 package desktop
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"os"
-	"os/exec"
 	"strings"
-	"time"
 )
 
 // ErrNoPicker means no file picker program was found: on Linux install
@@ -35,27 +31,12 @@ func (d *Dialogs) pick(ctx context.Context, folder bool, title string) (string, 
 	if tool == "" || args == nil {
 		return "", ErrNoPicker
 	}
-	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, path, args...)
-	cmd.Stdout = &limitedBuffer{max: 64 << 10, buf: &stdout}
-	cmd.Stderr = &limitedBuffer{max: 4096, buf: &stderr}
-	cmd.WaitDelay = 2 * time.Second
-	err := cmd.Run()
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return "", ctxErr
-	}
+	raw, err := runTool(ctx, tool, path, args, "file picker", 64<<10)
 	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) && isCancelCode(tool, ee.ExitCode()) {
-			return "", ErrCancelled
-		}
-		if msg := strings.TrimSpace(stderr.String()); msg != "" {
-			return "", fmt.Errorf("%s file picker failed: %w: %s", tool, err, msg)
-		}
-		return "", fmt.Errorf("%s file picker failed: %w", tool, err)
+		return "", err
 	}
 	// One path on one line; pickers end it with a newline.
-	out := strings.TrimRight(stdout.String(), "\r\n")
+	out := strings.TrimRight(raw, "\r\n")
 	if i := strings.IndexAny(out, "\r\n"); i >= 0 {
 		out = out[:i]
 	}

@@ -21,25 +21,16 @@ import (
 	"github.com/boretray/bore/app"
 	"github.com/boretray/bore/app/desktop"
 	"github.com/boretray/bore/tunnel"
+	"github.com/boretray/bore/tunnel/tunneltest"
 )
 
 // loopbackServer runs a bore server on loopback and returns its control
 // port.
 func loopbackServer(t *testing.T) uint16 {
 	t.Helper()
-	srv, err := tunnel.NewServer(tunnel.ServerConfig{BindTunnels: "127.0.0.1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); srv.Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); ln.Close(); <-done })
-	return uint16(ln.Addr().(*net.TCPAddr).Port)
+	_, port, _ := net.SplitHostPort(tunneltest.StartServer(t, tunnel.ServerConfig{}))
+	n, _ := strconv.Atoi(port)
+	return uint16(n)
 }
 
 // openAddr waits until tunnel id is open and returns its public address.
