@@ -14,7 +14,6 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -40,23 +39,8 @@ func TestTrayShareAndInspect(t *testing.T) {
 		trayShareAndInspect(t)
 		return
 	}
-	for _, tool := range []string{"dbus-daemon", "Xvfb", "xclip"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s is missing; CI must install the dbus, xvfb and xclip packages", tool)
-			}
-			t.Skipf("%s is missing (install the dbus, xvfb and xclip packages to run the tray share end-to-end test)", tool)
-		}
-	}
-	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestTrayShareAndInspect$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), shareChildEnv+"=1", "GORACE=halt_on_error=0")
-	out, err := cmd.CombinedOutput()
-	if testing.Verbose() {
-		t.Logf("tray process output:\n%s", out)
-	}
-	if err != nil && !desktoptest.OnlyKnownRaces(string(out)) {
-		t.Fatalf("the tray share end-to-end process failed: %v\n%s", err, out)
-	}
+	desktoptest.NeedTools(t, "the dbus, xvfb and xclip packages", "dbus-daemon", "Xvfb", "xclip")
+	desktoptest.RunChild(t, "TestTrayShareAndInspect", shareChildEnv, "1")
 }
 
 // trayShareAndInspect runs the real tray app against a private session

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -39,25 +38,10 @@ func TestTrayEndToEnd(t *testing.T) {
 		trayEndToEnd(t)
 		return
 	}
-	for _, tool := range []string{"dbus-daemon", "Xvfb", "xclip"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s is missing; CI must install the dbus, xvfb and xclip packages", tool)
-			}
-			t.Skipf("%s is missing (install the dbus, xvfb and xclip packages to run the tray end-to-end test)", tool)
-		}
-	}
-	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestTrayEndToEnd$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), childEnv+"=1", "GORACE=halt_on_error=0")
-	out, err := cmd.CombinedOutput()
-	if testing.Verbose() {
-		t.Logf("tray process output:\n%s", out)
-	}
-	if err != nil && !desktoptest.OnlyKnownRaces(string(out)) {
-		t.Fatalf("the tray end-to-end process failed: %v\n%s", err, out)
-	}
+	desktoptest.NeedTools(t, "the dbus, xvfb and xclip packages", "dbus-daemon", "Xvfb", "xclip")
+	out := desktoptest.RunChild(t, "TestTrayEndToEnd", childEnv, "1")
 	for _, line := range []string{"bore: no system tray host on the session bus yet", "bore: a system tray host started"} {
-		if !strings.Contains(string(out), line) {
+		if !strings.Contains(out, line) {
 			t.Errorf("stderr lacks %q while the tray waited for a panel:\n%s", line, out)
 		}
 	}

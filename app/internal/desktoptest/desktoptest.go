@@ -110,6 +110,25 @@ func WaitFor[T any](t testing.TB, what string, check func() (T, bool)) T {
 	}
 }
 
+// RunChild runs the test named name again in a fresh process with the
+// environment variable env set to value, as a test whose body needs a
+// process of its own (systray supports one tray per process) does. It fails
+// t unless the child passed or failed only by OnlyKnownRaces, and returns
+// the child's combined output.
+func RunChild(t *testing.T, name, env, value string) string {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^"+name+"$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), env+"="+value, "GORACE=halt_on_error=0")
+	out, err := cmd.CombinedOutput()
+	if testing.Verbose() {
+		t.Logf("tray process output:\n%s", out)
+	}
+	if err != nil && !OnlyKnownRaces(string(out)) {
+		t.Fatalf("the %s process failed: %v\n%s", name, err, out)
+	}
+	return string(out)
+}
+
 // Logf prints a progress line of a test that its parent test runs in a
 // fresh process (systray supports one tray per process). Such a test must
 // log only this way, not with t.Logf: then any line of its output that names
