@@ -37,10 +37,17 @@ import (
 //     draws the children of a new submenu again after that (regrow);
 //   - when a panel starts reading the menu (watchPanels), draws every
 //     submenu's children again once that first reading is done (renew);
-//   - keeps hidden spare items before every top-level separator, so a
-//     tunnel appearing above one reuses a spare: fyne menus only append,
-//     and a separator cannot be removed except by rebuilding the whole menu
+//   - keeps hidden spare items before every separator, so a tunnel
+//     appearing above one reuses a spare: fyne menus only append, and a
+//     separator cannot be removed except by rebuilding the whole menu
 //     (s.tray.ResetMenu), which is left for when the spares run out.
+//
+// Where the menu is native (Windows, macOS: dbusMenu is false) none of that
+// is needed, and on Windows some of it shows: fyne hides a Windows item by
+// taking it out of the menu, and any later change to it (a recheck) puts it
+// back. So there the shell makes no spares (initialSpares), a new submenu
+// gets its children at once, nothing is sent again, and a hidden item gets
+// no change until it is shown again.
 type Shell struct {
 	tray    backend
 	panels  bool // watch the session bus for panels reading the menu
@@ -57,9 +64,12 @@ type Shell struct {
 	tooltip string
 	title   string
 	closed  bool
-	spares  int             // hidden spare items made before each top-level separator
-	timer   *time.Timer     // adds the children of new submenus
-	menu    []app.MenuEntry // the menu last drawn
+	spares  int // hidden spare items made before each separator
+	// dbus is set when panels read the menu over D-Bus (dbusMenu): new
+	// submenus get their children late, and changes are sent again.
+	dbus  bool
+	timer *time.Timer     // adds the children of new submenus
+	menu  []app.MenuEntry // the menu last drawn
 	// watching is set when watchPanels sees the panels' requests: a new
 	// submenu then gets its children as soon as a panel has asked for the
 	// submenu's own properties (waiting, by dbusmenu ID).
@@ -110,10 +120,6 @@ const lateRegrowDelay = 2 * time.Second
 // maxRegrows is how many times regrow draws a new submenu's children.
 const maxRegrows = 2
 
-// initialSpares is how many hidden spare items stand before each top-level
-// separator after the first draw; each full rebuild doubles it.
-const initialSpares = 12
-
 // node is one systray item (or separator) and the entry last drawn in it.
 type node struct {
 	entry    app.MenuEntry // Children is not kept here
@@ -146,7 +152,8 @@ func NewShell(icons func(assets.Kind) []byte) *Shell {
 // newShell returns a Shell drawing through tray. It does not watch the
 // session bus: that is for the real systray only.
 func newShell(tray backend, icons func(assets.Kind) []byte) *Shell {
-	return &Shell{tray: tray, icons: icons, intents: make(chan app.Intent), done: make(chan struct{}), spares: initialSpares}
+	return &Shell{tray: tray, icons: icons, intents: make(chan app.Intent), done: make(chan struct{}),
+		spares: initialSpares, dbus: dbusMenu}
 }
 
 // Intents receives the Intent of every item clicked.
@@ -205,7 +212,9 @@ func (s *Shell) Render(v app.View) {
 	nodes, ok := s.sync(nil, s.root, v.Menu)
 	if !ok {
 		// A separator stood in the way of a change: start over, with
-		// more spares.
+		// more spares if there were any (with none, the next new row
+		// rebuilds again). New items have no separator in the way, so
+		// this second sync cannot fail.
 		s.tray.ResetMenu()
 		// The old items are gone: updating one again would add it
 		// back (fyne adds an item it does not find).
@@ -302,9 +311,12 @@ func (s *Shell) hide(n *node) {
 	}
 }
 
-// touch notes that n's item changed.
+// touch notes that n's item changed, for recheck to send its state again.
+// Only panels reading over D-Bus need that: a native menu shows every
+// change as made, and on Windows sending a hidden item's state would show
+// it again.
 func (s *Shell) touch(n *node) {
-	if n.item == nil {
+	if n.item == nil || !s.dbus {
 		return
 	}
 	if s.touched == nil {
@@ -313,8 +325,12 @@ func (s *Shell) touch(n *node) {
 	s.touched[n] = true
 }
 
-// grew notes that n's item just became a submenu.
+// grew notes that n's item just became a submenu, for regrow to draw its
+// children again (where panels read the menu over D-Bus).
 func (s *Shell) grew(n *node) {
+	if !s.dbus {
+		return
+	}
 	if s.grown == nil {
 		s.grown = map[*node]bool{}
 	}
@@ -453,7 +469,7 @@ func (s *Shell) spare(parent *node) *node {
 }
 
 // create appends a new item for e under parent. The children of a new
-// submenu come childDelay later.
+// submenu come childDelay later where panels read the menu over D-Bus.
 func (s *Shell) create(parent *node, e app.MenuEntry) *node {
 	children := e.Children
 	e.Children = nil
@@ -480,9 +496,10 @@ func (s *Shell) create(parent *node, e app.MenuEntry) *node {
 		n.item.Disable()
 	}
 	s.touch(n)
-	if len(children) > 0 && s.first && parent == nil {
+	if len(children) > 0 && (!s.dbus || s.first && parent == nil) {
 		// fyne serves a panel's first layout one level deep and the rest
-		// a moment later, so the top level's submenus come first.
+		// a moment later, so the top level's submenus come first. A
+		// native menu has no panel to wait for.
 		for _, c := range children {
 			n.children = append(n.children, s.create(n, c))
 		}

@@ -24,6 +24,9 @@ type fakeTray struct {
 	icon    []byte
 	tooltip string
 	title   string
+	// revives makes it behave as fyne's Windows menus do: a hidden item
+	// is out of the menu, and any change to it puts it back.
+	revives bool
 }
 
 type fakeItem struct {
@@ -107,11 +110,21 @@ func (it *fakeItem) set(f func()) {
 	f()
 }
 
-func (it *fakeItem) SetTitle(s string) { it.set(func() { it.title = s }) }
-func (it *fakeItem) Enable()           { it.set(func() { it.disabled = false }) }
-func (it *fakeItem) Disable()          { it.set(func() { it.disabled = true }) }
-func (it *fakeItem) Check()            { it.set(func() { it.checked = true }) }
-func (it *fakeItem) Uncheck()          { it.set(func() { it.checked = false }) }
+// change applies f to it; where changes revive hidden items, it shows it.
+func (it *fakeItem) change(f func()) {
+	it.set(func() {
+		f()
+		if it.tray.revives {
+			it.hidden = false
+		}
+	})
+}
+
+func (it *fakeItem) SetTitle(s string) { it.change(func() { it.title = s }) }
+func (it *fakeItem) Enable()           { it.change(func() { it.disabled = false }) }
+func (it *fakeItem) Disable()          { it.change(func() { it.disabled = true }) }
+func (it *fakeItem) Check()            { it.change(func() { it.checked = true }) }
+func (it *fakeItem) Uncheck()          { it.change(func() { it.checked = false }) }
 func (it *fakeItem) Hide()             { it.set(func() { it.hidden = true }) }
 func (it *fakeItem) Show()             { it.set(func() { it.hidden = false }) }
 
@@ -236,6 +249,20 @@ func chk(id string, checked bool) app.MenuEntry {
 	return e
 }
 
+// newTestShell returns a Shell drawing through f as it draws where panels
+// read the menu over D-Bus (Linux), or with native set as where the menu is
+// native (Windows, macOS), f then behaving as fyne's Windows menus do.
+// Tests pick one or both, whatever system they run on.
+func newTestShell(f *fakeTray, icons func(assets.Kind) []byte, native bool) *Shell {
+	s := newShell(f, icons)
+	s.spares, s.dbus = 12, true // as on Linux
+	if native {
+		s.spares, s.dbus = 0, false
+		f.revives = true
+	}
+	return s
+}
+
 // settle waits until the fake shows menu: a new submenu gets its children
 // only a moment after it appears.
 func settle(t *testing.T, f *fakeTray, name string, menu []app.MenuEntry) {
@@ -260,7 +287,7 @@ func settle(t *testing.T, f *fakeTray, name string, menu []app.MenuEntry) {
 func TestShellNewSubmenuChildrenComeLater(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	f := &fakeTray{}
-	s := newShell(f, func(assets.Kind) []byte { return nil })
+	s := newTestShell(f, func(assets.Kind) []byte { return nil }, false)
 	defer s.Close()
 
 	first := []app.MenuEntry{it("status"), sub("A", it("a1")), sep("sep"), it("quit")}
@@ -289,10 +316,107 @@ func TestShellNewSubmenuChildrenComeLater(t *testing.T) {
 	}
 }
 
+// shownAtOnce checks that f shows menu right after Render, as a native menu
+// must: the shell leaves nothing to do later.
+func shownAtOnce(t *testing.T, s *Shell, f *fakeTray, name string, menu []app.MenuEntry) {
+	t.Helper()
+	if got, want := f.menu(), want(menu); got != want {
+		t.Errorf("%s: right after Render the menu is\n%s\nwant\n%s", name, got, want)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.touched) > 0 || len(s.grown) > 0 || len(s.waiting) > 0 {
+		t.Errorf("%s: %d items to send again, %d to regrow, %d submenus waiting for children, want none in a native menu",
+			name, len(s.touched), len(s.grown), len(s.waiting))
+	}
+}
+
+// Tunnel rows come and go above the first separator. Where panels read the
+// menu over D-Bus, a new row takes a hidden spare; in a native menu there
+// are none (on Windows hidden items came back as blank rows), so a row
+// beyond the most shown so far rebuilds the menu, once, and a row that
+// went away leaves its item for the next one.
+func TestShellNewTunnelRows(t *testing.T) {
+	for _, native := range []bool{false, true} {
+		name := map[bool]string{false: "dbusmenu", true: "native"}[native]
+		t.Run(name, func(t *testing.T) {
+			defer goleak.VerifyNone(t)
+			f := &fakeTray{}
+			s := newTestShell(f, func(assets.Kind) []byte { return nil }, native)
+			defer s.Close()
+
+			tunnel := func(id string) app.MenuEntry { return sub(id, it(id+"/copy"), it(id+"/stop")) }
+			menu := func(tunnels []app.MenuEntry, ports ...app.MenuEntry) []app.MenuEntry {
+				m := append([]app.MenuEntry{it("status")}, tunnels...)
+				return append(m, sep("sep/tunnels"), sub("share", append(ports, it("other"))...),
+					sub("prefs", chk("login", false)), sep("sep/app"), it("quit"))
+			}
+			steps := []struct {
+				name string
+				menu []app.MenuEntry
+				// resets is how many times the step rebuilds the menu,
+				// with spares and without.
+				resets, nativeResets int
+			}{
+				{"first_draw", menu(nil, it("8080"), it("9000")), 0, 0},
+				{"tunnel_starts", menu([]app.MenuEntry{tunnel("t1")}, it("8080"), it("9000")), 0, 1},
+				{"second_tunnel", menu([]app.MenuEntry{tunnel("t1"), tunnel("t2")}, it("8080"), it("9000")), 0, 1},
+				{"first_stops", menu([]app.MenuEntry{tunnel("t2")}, it("8080"), it("9000")), 0, 0},
+				{"port_goes", menu([]app.MenuEntry{tunnel("t2")}, it("9000")), 0, 0},
+				{"all_stop", menu(nil, it("9000")), 0, 0},
+				{"two_again", menu([]app.MenuEntry{tunnel("t3"), tunnel("t4")}, it("8080"), it("9000")), 0, 0},
+				{"third_tunnel", menu([]app.MenuEntry{tunnel("t3"), tunnel("t4"), tunnel("t5")}, it("9000")), 0, 1},
+			}
+			for _, st := range steps {
+				f.mu.Lock()
+				resets := f.resets
+				f.mu.Unlock()
+				s.Render(app.View{Menu: st.menu})
+				if native {
+					shownAtOnce(t, s, f, st.name, st.menu)
+				}
+				settle(t, f, st.name, st.menu)
+				f.mu.Lock()
+				dr := f.resets - resets
+				f.mu.Unlock()
+				if wantResets := map[bool]int{false: st.resets, true: st.nativeResets}[native]; dr != wantResets {
+					t.Errorf("%s: rebuilt the menu %d times, want %d", st.name, dr, wantResets)
+				}
+			}
+			if native {
+				// Nothing was made but what the menus showed: no spares.
+				f.mu.Lock()
+				var blank int
+				var walk func(items []*fakeItem)
+				walk = func(items []*fakeItem) {
+					for _, it := range items {
+						if !it.separator && it.title == "" {
+							blank++
+						}
+						walk(it.children)
+					}
+				}
+				walk(f.root)
+				f.mu.Unlock()
+				if blank > 0 {
+					t.Errorf("the menu holds %d untitled items, want no spares", blank)
+				}
+			}
+		})
+	}
+}
+
 func TestShellDiffsTheMenu(t *testing.T) {
+	t.Run("dbusmenu", func(t *testing.T) { testShellDiffsTheMenu(t, false) })
+	t.Run("native", func(t *testing.T) { testShellDiffsTheMenu(t, true) })
+}
+
+// testShellDiffsTheMenu draws a series of menus, each changing the last a
+// little, and checks what the shell did to the items.
+func testShellDiffsTheMenu(t *testing.T, native bool) {
 	defer goleak.VerifyNone(t)
 	f := &fakeTray{}
-	s := newShell(f, func(k assets.Kind) []byte { return []byte(k.String()) })
+	s := newTestShell(f, func(k assets.Kind) []byte { return []byte(k.String()) }, native)
 	defer s.Close()
 
 	status := it("status")
@@ -359,6 +483,10 @@ func TestShellDiffsTheMenu(t *testing.T) {
 		created, resets := f.created, f.resets
 		f.mu.Unlock()
 		s.Render(app.View{Icon: assets.Active, Tooltip: "tip", Title: "Bore", Menu: st.menu})
+		if native {
+			// A native menu is drawn whole at once, nothing follows.
+			shownAtOnce(t, s, f, st.name, st.menu)
+		}
 		settle(t, f, st.name, st.menu)
 		f.mu.Lock()
 		dc, dr := f.created-created, f.resets-resets
