@@ -9,3 +9,6 @@ import "net"
 func copyConn(dst, src net.Conn, add func(int64)) error {
 	return copyPlain(dst, src, add)
 }
+
+// closeWrite passes a clean end on to c (a half-close).
+func closeWrite(c closeWriter) error { return c.CloseWrite() }

@@ -15,6 +15,11 @@ import (
 // become readable without holding a buffer or a pipe: the buffer is taken
 // from the pool only once bytes are there, and given back as soon as they
 // are written.
+//
+// Small messages, the common case, stay inside one read callback: the
+// bytes are written without waiting, with raw system calls (readNB says
+// why). Only a write that would block, an error, the end, and a burst (a
+// read that filled the buffer) leave the callback.
 func copyConn(dst, src net.Conn, add func(int64)) error {
 	ss, ok1 := src.(syscall.Conn)
 	ds, ok2 := dst.(syscall.Conn)
@@ -28,23 +33,32 @@ func copyConn(dst, src net.Conn, add func(int64)) error {
 	}
 	for {
 		var bp *[]byte
-		var k int
-		var rerr error
+		var k, w int
+		var rerr, werr error
 		err := sraw.Read(func(fd uintptr) bool {
-			bp = bufPool.Get().(*[]byte)
 			for {
-				k, rerr = unix.Read(int(fd), *bp)
-				if rerr != unix.EINTR {
-					break
+				bp = bufPool.Get().(*[]byte)
+				k, rerr = readNB(int(fd), *bp)
+				switch {
+				case rerr == unix.EAGAIN:
+					// Nothing yet: park without the buffer.
+					bufPool.Put(bp)
+					bp = nil
+					return false
+				case rerr != nil || k == 0:
+					return true
 				}
-			}
-			if rerr == unix.EAGAIN {
-				// Nothing yet: park without the buffer.
+				w, werr = writeNow(draw, (*bp)[:k])
+				if werr != nil || w < k || k == len(*bp) {
+					return true
+				}
 				bufPool.Put(bp)
 				bp = nil
-				return false
+				add(int64(k))
+				// Read again: a short read does not mean src is drained
+				// of its end (a FIN that came with the bytes signals no
+				// readiness of its own).
 			}
-			return true
 		})
 		if err == nil {
 			err = rerr
@@ -52,15 +66,17 @@ func copyConn(dst, src net.Conn, add func(int64)) error {
 		if err == nil && k <= 0 {
 			err = io.EOF
 		}
-		if err != nil {
-			if bp != nil {
-				bufPool.Put(bp)
-			}
-			return err
+		if err == nil {
+			err = werr
 		}
-		_, err = dst.Write((*bp)[:k])
-		full := k == len(*bp)
-		bufPool.Put(bp)
+		if err == nil && w < k {
+			// dst is full: wait for it.
+			_, err = dst.Write((*bp)[w:k])
+		}
+		full := bp != nil && k == len(*bp)
+		if bp != nil {
+			bufPool.Put(bp)
+		}
 		if err != nil {
 			return err
 		}
@@ -74,18 +90,54 @@ func copyConn(dst, src net.Conn, add func(int64)) error {
 	}
 }
 
+// writeNow writes as much of p to the socket behind raw as it takes
+// without waiting, and returns how much that was.
+func writeNow(raw syscall.RawConn, p []byte) (int, error) {
+	var n int
+	var werr error
+	err := raw.Write(func(fd uintptr) bool {
+		for n < len(p) {
+			m, e := writeNB(int(fd), p[n:])
+			if e != nil {
+				if e != unix.EAGAIN {
+					werr = e
+				}
+				return true
+			}
+			n += m
+		}
+		return true
+	})
+	if err != nil {
+		return n, err
+	}
+	return n, werr
+}
+
+// closeWrite passes a clean end on to c (a half-close). A TCP
+// connection of this process is shut down with a raw system call
+// (readNB says why); others through their CloseWrite.
+func closeWrite(c closeWriter) error {
+	if tc, ok := c.(*net.TCPConn); ok {
+		if raw, err := tc.SyscallConn(); err == nil {
+			var serr error
+			if err := raw.Control(func(fd uintptr) { serr = shutdownWriteNB(int(fd)) }); err != nil {
+				return err
+			}
+			return serr
+		}
+	}
+	return c.CloseWrite()
+}
+
 // readNow reads once from a non-blocking socket without waiting. It
 // returns unix.EAGAIN when there is nothing to read.
 func readNow(raw syscall.RawConn, buf []byte) (int, error) {
 	var k int
 	var rerr error
 	err := raw.Read(func(fd uintptr) bool {
-		for {
-			k, rerr = unix.Read(int(fd), buf)
-			if rerr != unix.EINTR {
-				return true
-			}
-		}
+		k, rerr = readNB(int(fd), buf)
+		return true
 	})
 	if err != nil {
 		return 0, err

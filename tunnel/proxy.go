@@ -102,7 +102,7 @@ func pipe(dst, src net.Conn, c *counters, in bool) {
 	err := copyConn(dst, src, add)
 	if errors.Is(err, io.EOF) {
 		cw, ok := dst.(closeWriter)
-		if ok && cw.CloseWrite() == nil {
+		if ok && closeWrite(cw) == nil {
 			return
 		}
 		if !ok {
