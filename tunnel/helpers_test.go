@@ -19,6 +19,16 @@ type testServer struct {
 	done   chan struct{}
 }
 
+// testMinPort and testMaxPort are the public ports test servers give out
+// unless a test asks for others: above Linux's ephemeral range (32768 to
+// 60999), so that a tunnel's random port never takes one that another test
+// has just found free and is about to bind, such as the replayed
+// scenarios' blocks (as tunneltest.MinPort does for other packages).
+const (
+	testMinPort = 61000
+	testMaxPort = 65535
+)
+
 // startServer runs a Server on 127.0.0.1:0 with tunnels on 127.0.0.1 and
 // stops it when the test ends.
 func startServer(t *testing.T, cfg ServerConfig, tweak ...func(*Server)) *testServer {
@@ -34,6 +44,9 @@ func serveOn(t *testing.T, ln net.Listener, cfg ServerConfig, tweak ...func(*Ser
 	t.Helper()
 	if cfg.BindTunnels == "" {
 		cfg.BindTunnels = "127.0.0.1"
+	}
+	if cfg.MinPort == 0 && cfg.MaxPort == 0 {
+		cfg.MinPort, cfg.MaxPort = testMinPort, testMaxPort
 	}
 	srv, err := NewServer(cfg)
 	if err != nil {

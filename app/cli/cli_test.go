@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/boretray/bore/tunnel"
+	"github.com/boretray/bore/tunnel/tunneltest"
 )
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
@@ -251,7 +252,7 @@ func TestLocalPortOutOfRange(t *testing.T) {
 
 func TestNoReconnectExitsZeroWhenServerStops(t *testing.T) {
 	t.Parallel()
-	srv, err := tunnel.NewServer(tunnel.ServerConfig{BindTunnels: "127.0.0.1"})
+	srv, err := tunnel.NewServer(tunnel.ServerConfig{BindTunnels: "127.0.0.1", MinPort: tunneltest.MinPort, MaxPort: tunneltest.MaxPort})
 	if err != nil {
 		t.Fatal(err)
 	}

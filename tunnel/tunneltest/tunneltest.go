@@ -16,12 +16,25 @@ import (
 	"github.com/boretray/bore/tunnel"
 )
 
+// MinPort and MaxPort are the public ports test servers give out unless a
+// test asks for others: above Linux's ephemeral range (32768 to 60999), so
+// that a tunnel's random port never takes one that a test has just found
+// free and is about to bind, such as the captured scenarios' fixed blocks.
+const (
+	MinPort = 61000
+	MaxPort = 65535
+)
+
 // StartServer runs our server on a free loopback port, with its tunnels on
-// 127.0.0.1 unless cfg says otherwise, and returns its control address.
+// 127.0.0.1 and public ports between MinPort and MaxPort unless cfg says
+// otherwise, and returns its control address.
 func StartServer(t testing.TB, cfg tunnel.ServerConfig) string {
 	t.Helper()
 	if cfg.BindTunnels == "" {
 		cfg.BindTunnels = "127.0.0.1"
+	}
+	if cfg.MinPort == 0 && cfg.MaxPort == 0 {
+		cfg.MinPort, cfg.MaxPort = MinPort, MaxPort
 	}
 	srv, err := tunnel.NewServer(cfg)
 	if err != nil {
