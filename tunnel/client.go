@@ -558,6 +558,7 @@ func (t *Tunnel) serve(ctx context.Context, s *session, visitors *sync.WaitGroup
 				w = nil
 			}
 			t.work.do(func() { t.visit(ctx, s, w, msg.ID) })
+			pool.refill()
 		case ServerErr:
 			t.log.Error("server error", "err", msg.Text)
 		case ServerHello:

@@ -180,8 +180,8 @@ func (p *warmPool) lifetime() time.Duration {
 }
 
 // take returns a ready connection that is still open, or nil. It opens
-// the replacements itself, so that a visitor does not also cost a
-// wake-up of run.
+// no replacement: refill, called once the Accept is out, does, so that
+// the hand-off to the goroutine opening it is not on the visitor's path.
 func (p *warmPool) take() *warmConn {
 	if p.max <= 0 {
 		return nil
@@ -197,12 +197,7 @@ func (p *warmPool) take() *warmConn {
 				w = nil
 			}
 		}
-		retry := p.fill(now)
-		wake := !retry.IsZero() && (p.wakeAt.IsZero() || retry.Before(p.wakeAt))
 		p.mu.Unlock()
-		if wake {
-			p.poke()
-		}
 		if w == nil {
 			return nil
 		}
@@ -210,6 +205,21 @@ func (p *warmPool) take() *warmConn {
 			return w
 		}
 		w.conn.Close()
+	}
+}
+
+// refill opens the connections the pool lacks after a take, itself, so
+// that a visitor does not also cost a wake-up of run.
+func (p *warmPool) refill() {
+	if p.max <= 0 {
+		return
+	}
+	p.mu.Lock()
+	retry := p.fill(time.Now())
+	wake := !retry.IsZero() && (p.wakeAt.IsZero() || retry.Before(p.wakeAt))
+	p.mu.Unlock()
+	if wake {
+		p.poke()
 	}
 }
 
