@@ -126,11 +126,28 @@ type sideResult struct {
 	setup          [2]time.Duration // p50, p99
 	setupsPerSec   float64
 	cpuSrv, cpuCli time.Duration // per setup
-	up, down       float64       // MB/s
-	direct         [2]float64    // up, down MB/s, same namespace
-	rssSrv, rssCli int64         // idle, a second after start
-	rssSrvAfter    int64         // after the load, once back within 1.5x idle or after cfg.settle
+	// monSrv and monCli are the part of cpuSrv and cpuCli spent in the
+	// Go runtime's monitor thread (ours only; -1 elsewhere).
+	monSrv, monCli time.Duration
+	up, down       float64    // MB/s
+	direct         [2]float64 // up, down MB/s, same namespace
+	rssSrv, rssCli int64      // idle, a second after start
+	rssSrvAfter    int64      // after the load, once back within 1.5x idle or after cfg.settle
 	rssCliAfter    int64
+}
+
+// monitors returns the CPU time of the Go runtime's monitor thread in the
+// server srv and the client cli.
+func monitors(srv, cli int) ([2]time.Duration, error) {
+	var m [2]time.Duration
+	for i, pid := range []int{srv, cli} {
+		d, err := proctest.MonitorCPU(pid)
+		if err != nil {
+			return m, err
+		}
+		m[i] = d
+	}
+	return m, nil
 }
 
 // wanResult is one system's real-link numbers.
@@ -196,6 +213,16 @@ func sideBySide(ctx context.Context, cfg config, systems []system, stderr io.Wri
 				if _, err := setupVia(ctx, dialA, p.public, 20); err != nil {
 					return err
 				}
+				if u, err = usages([]int{p.srv.PID(), p.cli.PID()}); err != nil {
+					return err
+				}
+				mon := sys.name == "ours"
+				var m0 [2]time.Duration
+				if mon {
+					if m0, err = monitors(p.srv.PID(), p.cli.PID()); err != nil {
+						return err
+					}
+				}
 				t0 := time.Now()
 				ds, err := setupVia(ctx, dialA, p.public, cfg.setups)
 				if err != nil {
@@ -208,6 +235,14 @@ func sideBySide(ctx context.Context, cfg config, systems []system, stderr io.Wri
 				}
 				n := time.Duration(cfg.setups)
 				r.cpuSrv, r.cpuCli = (u2[0].CPU-u[0].CPU)/n, (u2[1].CPU-u[1].CPU)/n
+				r.monSrv, r.monCli = -1, -1
+				if mon {
+					m1, err := monitors(p.srv.PID(), p.cli.PID())
+					if err != nil {
+						return err
+					}
+					r.monSrv, r.monCli = (m1[0]-m0[0])/n, (m1[1]-m0[1])/n
+				}
 				r.setup = [2]time.Duration{percentile(ds, 50), percentile(ds, 99)}
 				var ups, dns, dups, ddns []float64
 				for range cfg.rounds {
@@ -429,6 +464,14 @@ func printSide(w io.Writer, cfg config, systems []system, sides []sideResult, wa
 		add("setups per second", side(func(i int) string { return fmt.Sprintf("%.0f", sides[i].setupsPerSec) }), "", nil)
 		add("CPU per setup, server (us)", side(func(i int) string { return us(sides[i].cpuSrv) }), "", nil)
 		add("CPU per setup, client (us)", side(func(i int) string { return us(sides[i].cpuCli) }), "", nil)
+		monitor := func(d time.Duration) string {
+			if d < 0 {
+				return "-"
+			}
+			return us(d)
+		}
+		add("  of which Go runtime monitor, server", side(func(i int) string { return monitor(sides[i].monSrv) }), "", nil)
+		add("  of which Go runtime monitor, client", side(func(i int) string { return monitor(sides[i].monCli) }), "", nil)
 		for k, dir := range []string{"up", "down"} {
 			ok := true
 			vals := side(func(i int) string {

@@ -272,3 +272,21 @@ func TestRaiseFileLimit(t *testing.T) {
 		t.Errorf("RaiseFileLimit(1) = %d", got)
 	}
 }
+
+func TestMonitorCPU(t *testing.T) {
+	needLinux(t)
+	mon, err := MonitorCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := Usage(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mon < 0 || mon > u.CPU {
+		t.Errorf("MonitorCPU = %v, want between 0 and the process's %v", mon, u.CPU)
+	}
+	if _, err := MonitorCPU(1 << 30); err == nil {
+		t.Error("MonitorCPU of a process that does not exist: no error")
+	}
+}

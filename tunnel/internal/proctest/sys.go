@@ -161,3 +161,31 @@ func RaiseFileLimit(want uint64) (uint64, error) {
 	}
 	return want, nil
 }
+
+// MonitorCPU returns the CPU time, user plus system, of the Go runtime's
+// monitor thread (sysmon) in process pid, a Go program: the first thread
+// the runtime starts, so the one with the lowest ID after the main
+// thread's. A program that is not written in Go has no such thread, and
+// the number then means nothing.
+func MonitorCPU(pid int) (time.Duration, error) {
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, fmt.Errorf("list %s (is the process still running?): %w", dir, err)
+	}
+	mon := 0
+	for _, e := range tasks {
+		tid, err := strconv.Atoi(e.Name())
+		if err == nil && tid != pid && (mon == 0 || tid < mon) {
+			mon = tid
+		}
+	}
+	if mon == 0 {
+		return 0, fmt.Errorf("process %d has one thread: no runtime monitor", pid)
+	}
+	b, err := os.ReadFile(fmt.Sprintf("%s/%d/stat", dir, mon))
+	if err != nil {
+		return 0, fmt.Errorf("read %s/%d/stat: %w", dir, mon, err)
+	}
+	return parseStat(string(b))
+}
