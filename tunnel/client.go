@@ -271,7 +271,9 @@ func (t *Tunnel) countersMoved() {
 // returns an error for a permanent failure, such as a wrong secret or a
 // port the server refuses. With NoReconnect it also returns when the
 // control connection ends: ErrServerClosed when the server closed it.
-// Visitor connections are closed before Run returns.
+// Visitor connections are closed before Run returns; those being
+// forwarded with a reset towards both the server and the local service,
+// so that a transfer cut short does not look complete.
 func (t *Tunnel) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var visitors sync.WaitGroup
@@ -642,9 +644,12 @@ func (t *Tunnel) visit(ctx context.Context, s *session, w *warmConn, id uuid.UUI
 	if t.cfg.WrapLocal != nil {
 		local = t.cfg.WrapLocal.Wrap(local)
 	}
+	// Stopping the tunnel cuts the transfer short, so both peers get a
+	// reset, as for any abort (pipe): a visitor in the middle of a
+	// download must not take the stop for its complete end.
 	stop := context.AfterFunc(ctx, func() {
-		remote.Close()
-		local.Close()
+		abort(remote)
+		abort(local)
 	})
 	defer stop()
 	if len(leftover) > 0 {

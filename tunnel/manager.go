@@ -90,9 +90,10 @@ func (m *Manager) Start(cfg ClientConfig) (TunnelID, error) {
 	return id, nil
 }
 
-// Stop ends a tunnel: its control connection and every visitor connection
-// are closed, and it disappears from later snapshots. Stop waits for the
-// tunnel's goroutines to end. Stopping an unknown tunnel does nothing.
+// Stop ends a tunnel: its control connection is closed and every visitor
+// connection being forwarded is reset, and it disappears from later
+// snapshots. Stop waits for the tunnel's goroutines to end. Stopping an
+// unknown tunnel does nothing.
 func (m *Manager) Stop(id TunnelID) {
 	m.mu.Lock()
 	mt := m.tunnels[id]

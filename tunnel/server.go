@@ -214,7 +214,9 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 
 // Serve accepts control-port connections on ln until ctx ends, then closes
 // ln and every connection it serves, waits for their goroutines and
-// returns nil. One bad connection never stops it.
+// returns nil. Visitors being forwarded and their accept connections are
+// closed with a reset, so that a transfer cut short does not look
+// complete. One bad connection never stops it.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.log.Info("server listening", "addr", ln.Addr().String(), "ip", ListenerFamilies(ln),
 		"tunnels", s.cfg.BindTunnels, "tunnels_ip", tunnelFamilies(s.cfg.BindTunnels))
@@ -415,7 +417,13 @@ func (s *Server) handleConn(ctx context.Context, conn net.Conn) {
 	case ClientHello:
 		s.serveTunnel(ctx, conn, msg.Port, log)
 	case ClientAccept:
-		s.serveAccept(conn, msg.ID, fr.buffered(), log)
+		// A forwarded visitor is reset on a server stop (serveAccept).
+		// Take the plain close back first, or it could win the race
+		// and end the visitor's transfer with a FIN after all.
+		if !stop() {
+			return // the server is stopping and closed conn already
+		}
+		s.serveAccept(ctx, conn, msg.ID, fr.buffered(), log)
 	default:
 		s.refuse(RefusedProtocol)
 		s.warnRefusal(log, RefusedProtocol, "unexpected authenticate")
@@ -741,8 +749,8 @@ func (s *Server) closePending() {
 
 // serveAccept joins a client's accept connection with the visitor it
 // names. Bytes that arrived behind the Accept frame go to the visitor
-// first.
-func (s *Server) serveAccept(conn net.Conn, id uuid.UUID, leftover []byte, log *connLog) {
+// first. When ctx ends, both connections are reset.
+func (s *Server) serveAccept(ctx context.Context, conn net.Conn, id uuid.UUID, leftover []byte, log *connLog) {
 	p := s.takePending(id)
 	if p == nil {
 		s.refuse(RefusedUnknownID)
@@ -756,6 +764,17 @@ func (s *Server) serveAccept(conn net.Conn, id uuid.UUID, leftover []byte, log *
 	if log.debug() {
 		log.get().Debug("forwarding connection", "id", id)
 	}
+	// Stopping the server cuts the transfer short, so both peers get a
+	// reset, as for any abort (pipe): a visitor in the middle of a
+	// download must not take the stop for its complete end, nor the
+	// client's local service an upload cut short. Closing the accept
+	// connection alone would also leave a copy to a visitor that reads
+	// nothing waiting for room, and the stop waiting for that copy.
+	stop := context.AfterFunc(ctx, func() {
+		abort(conn)
+		abort(p.conn)
+	})
+	defer stop()
 	if len(leftover) > 0 {
 		p.conn.SetWriteDeadline(time.Now().Add(s.cfg.ClientTimeout))
 		if _, err := p.conn.Write(leftover); err != nil {
