@@ -24,7 +24,7 @@ func main() {
 	// On Windows the program is built as a GUI app (no console window for
 	// the tray); from a terminal, the commands still print there.
 	winconsole.Attach()
-	clientProcs(os.Args[1:])
+	setProcs(os.Args[1:])
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:])
 	stop()
