@@ -6,6 +6,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 )
 
 // copyBuf is the size of the buffers a copy borrows while bytes flow. A
@@ -61,12 +62,14 @@ func join(a, b net.Conn, c *counters) {
 			c.moved() // a visitor leaving must be seen, bytes or not
 		}()
 	}
+	// finA and finB are set once a half-close was sent to a and to b.
+	var finA, finB atomic.Bool
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		pipe(b, a, c, true)
+		pipe(b, a, c, true, &finB, &finA)
 	}()
-	pipe(a, b, c, false)
+	pipe(a, b, c, false, &finA, &finB)
 	<-done
 	a.Close()
 	b.Close()
@@ -87,7 +90,13 @@ func join(a, b net.Conn, c *counters) {
 // directions closes both connections normally (join). A half-close that
 // fails means dst was already reset by its peer, so src's peer is told
 // with a reset too.
-func pipe(dst, src net.Conn, c *counters, in bool) {
+//
+// An EOF can hide a reset: the kernel reports a reset to one call only,
+// and when the other direction's write to src took it, the read here
+// returns 0 as if src had ended cleanly. resetEnd tells the two apart
+// (finSrc says whether a half-close was sent to src, which changes what
+// its state means); finDst is set before a half-close is sent to dst.
+func pipe(dst, src net.Conn, c *counters, in bool, finDst, finSrc *atomic.Bool) {
 	add := func(int64) {}
 	if c != nil {
 		n := &c.bytesOut
@@ -100,8 +109,12 @@ func pipe(dst, src net.Conn, c *counters, in bool) {
 		}
 	}
 	err := copyConn(dst, src, add)
+	if errors.Is(err, io.EOF) && resetEnd(src, finSrc.Load()) {
+		err = syscall.ECONNRESET
+	}
 	if errors.Is(err, io.EOF) {
 		cw, ok := dst.(closeWriter)
+		finDst.Store(true)
 		if ok && closeWrite(cw) == nil {
 			return
 		}
