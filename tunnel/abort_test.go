@@ -122,12 +122,15 @@ func TestAbortVisitorReachesLocalService(t *testing.T) {
 	waitFor(t, "visitor forgotten", 10*time.Second, func() bool { return tun.Status().Active == 0 && srv.Stats().Active == 0 })
 }
 
-// abortServerPair connects a visitor to a server and claims it with an
-// accept connection played by hand, and returns both.
-func abortServerPair(t *testing.T) (*testServer, net.Conn, net.Conn) {
+// forwardedByHand opens a tunnel on a server with a control connection
+// played by hand, connects a visitor and claims it with an accept
+// connection played by hand, and returns the server, the control
+// connection, the visitor and the accept connection once the server
+// forwards between the last two.
+func forwardedByHand(t *testing.T) (*testServer, net.Conn, net.Conn, net.Conn) {
 	t.Helper()
 	srv := startServer(t, ServerConfig{})
-	_, fr, port := rawControl(t, srv)
+	ctrl, fr, port := rawControl(t, srv)
 	v := dialPublic(t, port)
 	id := nextConnection(t, fr).ID
 	a := hostileDial(t, srv)
@@ -135,7 +138,7 @@ func abortServerPair(t *testing.T) (*testServer, net.Conn, net.Conn) {
 		t.Fatal(err)
 	}
 	waitFor(t, "visitor forwarded", 10*time.Second, func() bool { return srv.Stats().Active == 1 })
-	return srv, v, a
+	return srv, ctrl, v, a
 }
 
 // TestAbortServerPassesClientReset: the server alone. A client's accept
@@ -143,7 +146,7 @@ func abortServerPair(t *testing.T) (*testServer, net.Conn, net.Conn) {
 // the visitor as a reset.
 func TestAbortServerPassesClientReset(t *testing.T) {
 	t.Parallel()
-	srv, v, a := abortServerPair(t)
+	srv, _, v, a := forwardedByHand(t)
 	if _, err := a.Write(abortPayload); err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +161,7 @@ func TestAbortServerPassesClientReset(t *testing.T) {
 // connection as a reset.
 func TestAbortServerPassesVisitorReset(t *testing.T) {
 	t.Parallel()
-	srv, v, a := abortServerPair(t)
+	srv, _, v, a := forwardedByHand(t)
 	v.SetWriteDeadline(time.Now().Add(15 * time.Second))
 	if _, err := v.Write(abortPayload); err != nil {
 		t.Fatal(err)

@@ -210,15 +210,7 @@ func TestStopServerResetsTransfers(t *testing.T) {
 // visitor gets that reset.
 func TestForwardedOutlivesControl(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t, ServerConfig{})
-	ctrl, fr, port := rawControl(t, srv)
-	v := dialPublic(t, port)
-	id := nextConnection(t, fr).ID
-	a := hostileDial(t, srv)
-	if _, err := a.Write(encodeFrame(ClientMessage{Kind: ClientAccept, ID: id})); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "visitor forwarded", 10*time.Second, func() bool { return srv.Stats().Active == 1 })
+	srv, ctrl, v, a := forwardedByHand(t)
 
 	abortConn(ctrl)
 	waitFor(t, "tunnel gone", 10*time.Second, func() bool { return srv.Stats().Tunnels == 0 })
