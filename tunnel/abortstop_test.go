@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -234,4 +236,68 @@ func TestForwardedOutlivesControl(t *testing.T) {
 	abortConn(a)
 	wantReset(t, v, "visitor after the accept connection reset")
 	waitFor(t, "visitor forgotten", 10*time.Second, func() bool { return srv.Stats().Active == 0 })
+}
+
+// stallingLocalDialer dials the server as usual and holds every dial to
+// local until its context ends, telling dialing when the first begins.
+type stallingLocalDialer struct {
+	local   string
+	dialing chan struct{}
+	once    sync.Once
+	d       net.Dialer
+}
+
+func (s *stallingLocalDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	if addr != s.local {
+		return s.d.DialContext(ctx, network, addr)
+	}
+	s.once.Do(func() { close(s.dialing) })
+	<-ctx.Done()
+	return nil, &net.OpError{Op: "dial", Net: network, Err: ctx.Err()}
+}
+
+// TestStopDuringLocalDialReportsNothing: a tunnel stopped while it is
+// dialing the local service for a visitor does not report the local
+// service as unreachable: the stop cut the dial short.
+func TestStopDuringLocalDialReportsNothing(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, ServerConfig{})
+	port := startEcho(t)
+	cfg := clientFor(srv, port)
+	dialer := &stallingLocalDialer{local: net.JoinHostPort(cfg.LocalHost, strconv.Itoa(int(port))), dialing: make(chan struct{})}
+	cfg.Dialer = dialer
+	tun, err := NewTunnel(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var runErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runErr = tun.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	v := dialPublic(t, waitOpen(t, tun))
+	select {
+	case <-dialer.dialing:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the visitor's local dial did not begin within 10s")
+	}
+	cancel()
+	select {
+	case <-done:
+		if runErr != nil {
+			t.Fatalf("Run after the stop = %v", runErr)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the tunnel did not stop within 10s")
+	}
+	if e := tun.Status().LocalError; e != "" {
+		t.Errorf("after a stop during the local dial, LocalError = %q, want none", e)
+	}
+	wantClosed(t, v, "visitor of the stopped tunnel")
 }

@@ -631,6 +631,12 @@ func (t *Tunnel) visit(ctx context.Context, s *session, w *warmConn, id uuid.UUI
 	lctx, cancel := context.WithTimeout(ctx, localDialTimeout)
 	local, lerr := t.localDialer.DialContext(lctx, "tcp", t.localAddr)
 	cancel()
+	if lerr != nil && ctx.Err() != nil {
+		// The tunnel is stopping and cut the dial short: the local
+		// service did nothing wrong, so nothing is reported.
+		remote.Close()
+		return
+	}
 	if lerr != nil {
 		// Record the failure before the visitor sees its connection close,
 		// so that whoever watches the status learns it no later than the
