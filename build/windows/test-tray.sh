@@ -161,6 +161,9 @@ click() {
 	xdotool mousemove "$2" "$3" sleep 0.1 click --window "$1" 1
 }
 
+# ocr_words prints the words the last ocr_find read, in order.
+ocr_words() { tr '\t' ' ' < "$out/ocr.tsv" | awk 'NR > 1 && $12 != "" {printf "%s ", $12}'; }
+
 # ocr_find "WINDOW W H X Y" TEXT: find TEXT on the screen inside that window
 # with tesseract; prints its centre on the screen.
 ocr_find() {
@@ -257,12 +260,12 @@ while :; do
 	sub=$(popups | tail -n 1)
 	shot "$out/03-share.png"
 	at=$(ocr_find "$sub" "$echo_port") && break
-	[ "$(date +%s)" -lt "$end" ] || fail "port $echo_port never showed under \"Share a port\" (see $out/03-share.png)"
+	[ "$(date +%s)" -lt "$end" ] || fail "port $echo_port never showed under \"Share a port\" (see $out/03-share.png); the submenu read: $(ocr_words)"
 	close_menus
 	sleep 3
 	open_menu
 done
-step "the port list under wine: $(tr '\t' ' ' < "$out/ocr.tsv" | awk 'NR > 1 && $12 != "" {printf "%s ", $12}')"
+step "the port list under wine: $(ocr_words)"
 xclip -selection clipboard -i /dev/null 2>/dev/null || true
 click "${sub%% *}" ${at% *} ${at#* }
 
