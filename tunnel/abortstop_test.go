@@ -129,14 +129,11 @@ func wantTransfersReset(t *testing.T, down net.Conn, upErr <-chan error, svc *st
 	wait(upErr, "uploading visitor", syscall.ECONNRESET, syscall.EPIPE)
 }
 
-// TestStopTunnelResetsTransfers: the tunnel stops (its context is
-// cancelled: Stop in the tray, Ctrl-C) in the middle of a download and an
-// upload. The visitors and the local service all get a reset.
-func TestStopTunnelResetsTransfers(t *testing.T) {
-	t.Parallel()
-	srv := startServer(t, ServerConfig{})
-	svc := startStopService(t)
-	tun, err := NewTunnel(clientFor(srv, svc.port))
+// stoppableTunnel runs a tunnel for cfg and returns it with stop, which
+// cancels it and fails the test unless Run returns nil within 10 s.
+func stoppableTunnel(t *testing.T, cfg ClientConfig) (*Tunnel, func()) {
+	t.Helper()
+	tun, err := NewTunnel(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,17 +148,31 @@ func TestStopTunnelResetsTransfers(t *testing.T) {
 		cancel()
 		<-done
 	})
+	return tun, func() {
+		t.Helper()
+		cancel()
+		select {
+		case <-done:
+			if runErr != nil {
+				t.Fatalf("Run after the stop = %v", runErr)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the tunnel did not stop within 10s")
+		}
+	}
+}
+
+// TestStopTunnelResetsTransfers: the tunnel stops (its context is
+// cancelled: Stop in the tray, Ctrl-C) in the middle of a download and an
+// upload. The visitors and the local service all get a reset.
+func TestStopTunnelResetsTransfers(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, ServerConfig{})
+	svc := startStopService(t)
+	tun, stop := stoppableTunnel(t, clientFor(srv, svc.port))
 	down, upErr := startTransfers(t, waitOpen(t, tun), svc)
 
-	cancel()
-	select {
-	case <-done:
-		if runErr != nil {
-			t.Fatalf("Run after the stop = %v", runErr)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the tunnel did not stop within 10s")
-	}
+	stop()
 	wantTransfersReset(t, down, upErr, svc, "the tunnel stopped")
 	waitFor(t, "visitors forgotten", 10*time.Second, func() bool { return srv.Stats().Active == 0 })
 }
@@ -266,36 +277,14 @@ func TestStopDuringLocalDialReportsNothing(t *testing.T) {
 	cfg := clientFor(srv, port)
 	dialer := &stallingLocalDialer{local: net.JoinHostPort(cfg.LocalHost, strconv.Itoa(int(port))), dialing: make(chan struct{})}
 	cfg.Dialer = dialer
-	tun, err := NewTunnel(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var runErr error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		runErr = tun.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	tun, stop := stoppableTunnel(t, cfg)
 	v := dialPublic(t, waitOpen(t, tun))
 	select {
 	case <-dialer.dialing:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the visitor's local dial did not begin within 10s")
 	}
-	cancel()
-	select {
-	case <-done:
-		if runErr != nil {
-			t.Fatalf("Run after the stop = %v", runErr)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the tunnel did not stop within 10s")
-	}
+	stop()
 	if e := tun.Status().LocalError; e != "" {
 		t.Errorf("after a stop during the local dial, LocalError = %q, want none", e)
 	}
